@@ -1,0 +1,1 @@
+"""The claimledger domain: values, aggregates, events, estimate methods and the ledger."""

@@ -1,0 +1,252 @@
+"""Estimate methods (§4): pure functions of the claims and ratings as known at a moment.
+
+Every method shares steps 1–4 (candidates, drops, supersession, weights) and differs
+only in how it picks `best` from the included claims, so a new method is one function
+added to `METHODS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from domain.values import ClaimStatus, Credibility, Interval, Qualifier, Reliability, normalise
+
+RELIABILITY_WEIGHT: Mapping[Reliability, Decimal] = {
+    Reliability.A: Decimal("1.0"),
+    Reliability.B: Decimal("0.8"),
+    Reliability.C: Decimal("0.6"),
+    Reliability.D: Decimal("0.4"),
+    Reliability.E: Decimal("0"),
+    Reliability.F: Decimal("0.5"),
+}
+CREDIBILITY_WEIGHT: Mapping[int, Decimal] = {
+    1: Decimal("1.0"),
+    2: Decimal("0.8"),
+    3: Decimal("0.6"),
+    4: Decimal("0.4"),
+    5: Decimal("0"),
+    6: Decimal("0.5"),
+}
+
+
+class LineStatus(StrEnum):
+    INCLUDED = "included"
+    SUPERSEDED = "superseded"
+    RETRACTED = "retracted"
+    EXCLUDED = "excluded"
+
+
+class Evidence(StrEnum):
+    NONE = "none"
+    CONFIRMED = "confirmed"
+    CONTESTED = "contested"
+    FAIR = "fair"
+    WEAK = "weak"
+
+
+@dataclass(frozen=True)
+class ClaimAsKnown:
+    """A claim's state at the query's knowledge cut-off: what the methods see."""
+
+    id: str
+    origin: str
+    value: Decimal
+    qualifier: Qualifier
+    value_high: Decimal | None
+    as_of: date
+    published_at: date | None
+    position: int
+    status: ClaimStatus = ClaimStatus.ACTIVE
+    credibility: int = Credibility.CANNOT_BE_JUDGED
+
+    @property
+    def interval(self) -> Interval:
+        return normalise(self.value, self.qualifier, self.value_high)
+
+    @property
+    def recency(self) -> tuple[date, date, int]:
+        """Supersession order: latest as_of, then published_at, then position."""
+        return (self.as_of, self.published_at or date.min, self.position)
+
+
+@dataclass(frozen=True)
+class ExplanationLine:
+    claim: str
+    origin: str
+    point: Decimal
+    weight: Decimal | None
+    status: LineStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    method: str
+    low: Decimal | None
+    best: Decimal | None
+    high: Decimal | None
+    considered: int
+    included: int
+    independent_origins: int
+    evidence: Evidence
+    explanation: tuple[ExplanationLine, ...]
+
+
+@dataclass(frozen=True)
+class Weighted:
+    claim: ClaimAsKnown
+    weight: Decimal
+
+
+def weight_of(claim: ClaimAsKnown, reliability: Reliability) -> Decimal:
+    return RELIABILITY_WEIGHT[reliability] * CREDIBILITY_WEIGHT[claim.credibility]
+
+
+def select(
+    claims: Sequence[ClaimAsKnown],
+    ratings: Mapping[str, Reliability],
+    valid_at: date | None,
+) -> tuple[int, list[Weighted], list[ExplanationLine]]:
+    """Steps 1–4: (considered, included with weights, one line per candidate)."""
+    candidates = [c for c in claims if valid_at is None or c.as_of <= valid_at]
+    lines: list[ExplanationLine] = []
+    kept: list[ClaimAsKnown] = []
+    for claim in candidates:
+        reliability = ratings.get(claim.origin, Reliability.F)
+        if claim.status == ClaimStatus.RETRACTED:
+            lines.append(line(claim, None, LineStatus.RETRACTED, "retracted by its source"))
+        elif claim.credibility == Credibility.IMPROBABLE:
+            lines.append(line(claim, None, LineStatus.EXCLUDED, "assessed 5 (improbable)"))
+        elif reliability is Reliability.E:
+            reason = f"origin {claim.origin} is rated E (unreliable)"
+            lines.append(line(claim, None, LineStatus.EXCLUDED, reason))
+        else:
+            kept.append(claim)
+    latest: dict[str, ClaimAsKnown] = {}
+    for claim in kept:
+        current = latest.get(claim.origin)
+        if current is None or claim.recency > current.recency:
+            latest[claim.origin] = claim
+    included: list[Weighted] = []
+    for claim in kept:
+        winner = latest[claim.origin]
+        if winner is not claim:
+            reason = f"superseded by claim {winner.id} from the same origin {claim.origin}"
+            lines.append(line(claim, None, LineStatus.SUPERSEDED, reason))
+            continue
+        weight = weight_of(claim, ratings.get(claim.origin, Reliability.F))
+        included.append(Weighted(claim, weight))
+        reason = f"latest claim of origin {claim.origin}; weight {weight.normalize()}"
+        lines.append(line(claim, weight, LineStatus.INCLUDED, reason))
+    lines.sort(key=lambda entry: (entry.status != LineStatus.INCLUDED, entry.point, entry.claim))
+    return len(candidates), included, lines
+
+
+def line(
+    claim: ClaimAsKnown, weight: Decimal | None, status: LineStatus, reason: str
+) -> ExplanationLine:
+    return ExplanationLine(claim.id, claim.origin, claim.interval.point, weight, status, reason)
+
+
+def bounds(included: Sequence[Weighted]) -> tuple[Decimal | None, Decimal | None]:
+    """low: smallest lower end (point if open below); high: largest upper end."""
+    if not included:
+        return None, None
+    lows = [w.claim.interval.low for w in included]
+    highs = [w.claim.interval.high for w in included]
+    points = [w.claim.interval.point for w in included]
+    low = min(p if lo is None else lo for lo, p in zip(lows, points, strict=True))
+    high = max(p if hi is None else hi for hi, p in zip(highs, points, strict=True))
+    return low, high
+
+
+def evidence_of(included: Sequence[Weighted]) -> Evidence:
+    if not included:
+        return Evidence.NONE
+    if any(w.claim.credibility == Credibility.CONFIRMED for w in included):
+        return Evidence.CONFIRMED
+    origins = {w.claim.origin for w in included}
+    points = [w.claim.interval.point for w in included]
+    if len(origins) >= 2 and max(points) > 2 * min(points):
+        return Evidence.CONTESTED
+    if len(origins) >= 2:
+        return Evidence.FAIR
+    return Evidence.WEAK
+
+
+def lower_weighted_median(included: Sequence[Weighted]) -> Decimal:
+    """The first point, in ascending order, at which cumulative weight reaches half."""
+    ordered = sorted(included, key=lambda w: w.claim.interval.point)
+    total = sum((w.weight for w in ordered), Decimal(0))
+    if total == 0:
+        # Every weight can be zero only in theory (no such grades today); fall back
+        # to the plain lower median so `best` is still a reported figure.
+        return ordered[(len(ordered) - 1) // 2].claim.interval.point
+    half = total / 2
+    running = Decimal(0)
+    for entry in ordered:
+        running += entry.weight
+        if running >= half:
+            return entry.claim.interval.point
+    return ordered[-1].claim.interval.point
+
+
+def most_reliable_latest_point(included: Sequence[Weighted]) -> Decimal:
+    """The included claim with the highest weight; ties go to the latest as_of, then position."""
+    chosen = max(included, key=lambda w: (w.weight, w.claim.as_of, w.claim.position))
+    return chosen.claim.interval.point
+
+
+def build(
+    method: str,
+    pick: Callable[[Sequence[Weighted]], Decimal],
+    claims: Sequence[ClaimAsKnown],
+    ratings: Mapping[str, Reliability],
+    valid_at: date | None,
+) -> Estimate:
+    considered, included, lines = select(claims, ratings, valid_at)
+    low, high = bounds(included)
+    best = pick(included) if included else None
+    return Estimate(
+        method=method,
+        low=low,
+        best=best,
+        high=high,
+        considered=considered,
+        included=len(included),
+        independent_origins=len({w.claim.origin for w in included}),
+        evidence=evidence_of(included),
+        explanation=tuple(lines),
+    )
+
+
+def weighted_median(
+    claims: Sequence[ClaimAsKnown],
+    ratings: Mapping[str, Reliability],
+    valid_at: date | None = None,
+) -> Estimate:
+    """§4 default: the lower weighted median of the included points."""
+    return build("weighted-median", lower_weighted_median, claims, ratings, valid_at)
+
+
+def most_reliable_latest(
+    claims: Sequence[ClaimAsKnown],
+    ratings: Mapping[str, Reliability],
+    valid_at: date | None = None,
+) -> Estimate:
+    """§4 alternative: the single most trusted included claim."""
+    return build("most-reliable-latest", most_reliable_latest_point, claims, ratings, valid_at)
+
+
+EstimateMethod = Callable[
+    [Sequence[ClaimAsKnown], Mapping[str, Reliability], date | None], Estimate
+]
+DEFAULT_METHOD = "weighted-median"
+METHODS: Mapping[str, EstimateMethod] = {
+    "weighted-median": weighted_median,
+    "most-reliable-latest": most_reliable_latest,
+}

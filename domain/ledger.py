@@ -1,0 +1,353 @@
+"""The ledger application: the only way to write. One method per use case.
+
+Each method loads what it needs, asks one aggregate to change, and saves; it returns the
+saved aggregate and the position of the last event written (for `X-Ledger-Position`).
+Writes are serialised by one lock: SQLite has one writer anyway, and contending for its
+lock from many threads is far slower than queueing in the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment, EnvType
+
+from domain.claims import Claim, ClaimFields, claim_field_problems
+from domain.errors import (
+    AlreadyExists,
+    ApiKeyNotFound,
+    ClaimNotFound,
+    MetricNotFound,
+    NotFound,
+    SourceNotFound,
+    ValidationFailed,
+    VersionMismatch,
+)
+from domain.keys import ApiKey, hash_secret, new_secret
+from domain.metrics import Metric, metric_stream
+from domain.sources import Source, source_stream
+from domain.values import Reliability, Role
+
+TAggregate = TypeVar("TAggregate", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Saved(Generic[TAggregate]):
+    """An aggregate as saved, and the position of the last event written."""
+
+    aggregate: TAggregate
+    position: int
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str
+    position: int
+
+
+@dataclass(frozen=True)
+class RecordedClaims:
+    claims: list[Claim]
+    position: int
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Ledger(Application[UUID]):
+    """Commands over sources, metrics, claims and API keys."""
+
+    name = "ledger"
+
+    def __init__(self, env: EnvType | None = None, today: Callable[[], date] = utc_today):
+        self.today = today
+        self._write_lock = threading.Lock()
+        super().__init__(env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the given environment: settings are read once, at the edge, not here."""
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Sources
+
+    def register_source(
+        self,
+        slug: str,
+        name: str,
+        kind: str,
+        url: str | None,
+        reliability: Reliability | None,
+        actor: str,
+    ) -> Saved[Source]:
+        """Register a source; with a reliability, it is rated in the same transaction."""
+        source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
+        if reliability is not None and reliability is not Reliability.F:
+            source.rate(reliability, actor=actor, reason="initial rating")
+        with self._writing():
+            return Saved(source, self._save_new(source, "source", slug))
+
+    def update_source(
+        self, slug: str, fields: dict[str, Any], expected_version: int | None, actor: str
+    ) -> Saved[Source]:
+        """Change a source's name, kind or url."""
+        with self._writing():
+            source = self.get_source(slug)
+            check_version(source, expected_version)
+            source.update(fields, actor=actor, reason=None)
+            return Saved(source, self._save(source))
+
+    def rate_source(
+        self,
+        slug: str,
+        reliability: Reliability,
+        reason: str | None,
+        expected_version: int | None,
+        actor: str,
+    ) -> Saved[Source]:
+        """Grade a source's reliability."""
+        with self._writing():
+            source = self.get_source(slug)
+            check_version(source, expected_version)
+            source.rate(reliability, actor=actor, reason=reason)
+            return Saved(source, self._save(source))
+
+    def get_source(self, slug: str, version: int | None = None) -> Source:
+        return self._get(Source, source_stream(slug), SourceNotFound(slug), version)
+
+    # Metrics
+
+    def define_metric(
+        self, slug: str, name: str, unit: str, description: str | None, actor: str
+    ) -> Saved[Metric]:
+        """Define a metric to be estimated."""
+        metric = Metric(
+            slug=slug, name=name, unit=unit, description=description, actor=actor, reason=None
+        )
+        with self._writing():
+            return Saved(metric, self._save_new(metric, "metric", slug))
+
+    def get_metric(self, slug: str) -> Metric:
+        return self._get(Metric, metric_stream(slug), MetricNotFound(slug), None)
+
+    # Claims
+
+    def record_claim(self, fields: ClaimFields, actor: str) -> Saved[Claim]:
+        """Record one reported claim."""
+        recorded = self.record_claims([fields], actor, batch=False)
+        return Saved(recorded.claims[0], recorded.position)
+
+    def record_claims(
+        self, batch_fields: Sequence[ClaimFields], actor: str, batch: bool = True
+    ) -> RecordedClaims:
+        """Record many claims in one transaction: all of them, or none."""
+        if not batch_fields:
+            raise ValidationFailed([("", "a batch needs at least one claim")])
+        units: dict[str, str | None] = {}
+        known_sources: dict[str, bool] = {}
+        problems: list[tuple[str, str]] = []
+        for index, fields in enumerate(batch_fields):
+            prefix = f"{index}." if batch else ""
+            problems += self._claim_problems(fields, units, known_sources, prefix)
+        if problems:
+            raise ValidationFailed(problems)
+        claims = [new_claim(fields, actor) for fields in batch_fields]
+        with self._writing():
+            return RecordedClaims(claims, self._save(*claims))
+
+    def correct_claim(
+        self,
+        claim_id: UUID,
+        changes: dict[str, Any],
+        reason: str,
+        expected_version: int | None,
+        actor: str,
+    ) -> Saved[Claim]:
+        """Fix a data-entry mistake in a claim."""
+        with self._writing():
+            claim = self.get_claim(claim_id)
+            check_version(claim, expected_version)
+            corrected = claim.fields.with_changes(changes)
+            problems = self._claim_problems(corrected, {}, {}, "changes.")
+            if problems:
+                raise ValidationFailed(problems)
+            claim.correct(changes, actor=actor, reason=reason)
+            return Saved(claim, self._save(claim))
+
+    def retract_claim(
+        self, claim_id: UUID, reason: str, expected_version: int | None, actor: str
+    ) -> Saved[Claim]:
+        """Record that the source withdrew the claim."""
+        return self._change_claim(claim_id, expected_version, lambda c: c.retract(actor, reason))
+
+    def reinstate_claim(
+        self, claim_id: UUID, reason: str, expected_version: int | None, actor: str
+    ) -> Saved[Claim]:
+        """Undo a retraction."""
+        return self._change_claim(claim_id, expected_version, lambda c: c.reinstate(actor, reason))
+
+    def assess_claim(
+        self,
+        claim_id: UUID,
+        credibility: int,
+        note: str | None,
+        expected_version: int | None,
+        actor: str,
+    ) -> Saved[Claim]:
+        """Grade a claim's credibility."""
+        return self._change_claim(
+            claim_id, expected_version, lambda c: c.assess(credibility, note, actor)
+        )
+
+    def get_claim(self, claim_id: UUID, version: int | None = None) -> Claim:
+        return self._get(Claim, claim_id, ClaimNotFound(str(claim_id)), version)
+
+    # API keys
+
+    def issue_key(self, name: str, role: Role, actor: str) -> IssuedKey:
+        """Issue a key; its secret is returned here and never stored."""
+        secret = new_secret()
+        key = ApiKey(name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None)
+        with self._writing():
+            return IssuedKey(key, secret, self._save(key))
+
+    def revoke_key(self, key_id: UUID, reason: str | None, actor: str) -> Saved[ApiKey]:
+        """Revoke a key."""
+        with self._writing():
+            key = self._get(ApiKey, key_id, ApiKeyNotFound(str(key_id)), None)
+            key.revoke(actor=actor, reason=reason)
+            return Saved(key, self._save(key))
+
+    # Plumbing
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._write_lock:
+            yield
+
+    def _change_claim(
+        self, claim_id: UUID, expected_version: int | None, change: Callable[[Claim], None]
+    ) -> Saved[Claim]:
+        with self._writing():
+            claim = self.get_claim(claim_id)
+            check_version(claim, expected_version)
+            change(claim)
+            return Saved(claim, self._save(claim))
+
+    def _claim_problems(
+        self,
+        fields: ClaimFields,
+        units: dict[str, str | None],
+        known_sources: dict[str, bool],
+        prefix: str,
+    ) -> list[tuple[str, str]]:
+        if fields.metric not in units:
+            units[fields.metric] = self._unit_of(fields.metric)
+        unit = units[fields.metric]
+        problems = claim_field_problems(fields, unit or "", self.today(), prefix)
+        if unit is None:
+            problems.append((prefix + "metric", f"unknown metric {fields.metric!r}"))
+        names = ["reported_by"] + [f"attributed_to.{i}" for i in range(len(fields.attributed_to))]
+        for name, slug in zip(names, fields.source_ids(), strict=True):
+            if slug not in known_sources:
+                known_sources[slug] = self._source_exists(slug)
+            if not known_sources[slug]:
+                problems.append((prefix + name, f"unknown source {slug!r}"))
+        return problems
+
+    def _unit_of(self, slug: str) -> str | None:
+        try:
+            return self.get_metric(slug).unit
+        except MetricNotFound:
+            return None
+
+    def _source_exists(self, slug: str) -> bool:
+        try:
+            self.get_source(slug)
+        except SourceNotFound:
+            return False
+        return True
+
+    def _get(
+        self,
+        kind: type[TAggregate],
+        stream: UUID,
+        missing: NotFound,
+        version: int | None,
+    ) -> TAggregate:
+        try:
+            aggregate = self.repository.get(stream, version=version)
+        except AggregateNotFoundError:
+            raise missing from None
+        if not isinstance(aggregate, kind):
+            raise missing
+        return aggregate
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            # Another process wrote to one of these streams since we loaded it.
+            aggregate = aggregates[0]
+            current = self.repository.get(aggregate.id)
+            raise VersionMismatch(aggregate.version - 1, current.version) from None
+        return recordings[-1].notification.id
+
+    def _save_new(self, aggregate: Aggregate, kind: str, slug: str) -> int:
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            raise AlreadyExists(kind, slug) from None
+        return recordings[-1].notification.id
+
+
+def check_version(aggregate: Aggregate, expected: int | None) -> None:
+    if expected is not None and expected != aggregate.version:
+        raise VersionMismatch(expected, aggregate.version)
+
+
+def new_claim(fields: ClaimFields, actor: str) -> Claim:
+    return Claim(
+        metric=fields.metric,
+        value=fields.value,
+        qualifier=fields.qualifier.value,
+        value_high=fields.value_high,
+        as_of=fields.as_of,
+        period_start=fields.period_start,
+        reported_by=fields.reported_by,
+        attributed_to=list(fields.attributed_to),
+        published_at=fields.published_at,
+        url=fields.url,
+        quote=fields.quote,
+        note=fields.note,
+        actor=actor,
+        reason=None,
+    )

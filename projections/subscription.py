@@ -1,0 +1,107 @@
+"""A polling subscription for SQLite, which has no LISTEN/NOTIFY.
+
+`SQLiteApplicationRecorder.subscribe()` raises `NotImplementedError` in eventsourcing
+9.5, so `PollingSQLiteApplicationRecorder` (selected with the application's
+`APPLICATION_RECORDER_TOPIC`) returns a `PollingSubscription`: the library's
+`ListenNotifySubscription`, woken by a short timer (for writes from other processes)
+and at once by inserts made through the same recorder (for writes from this one).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    ListenNotifySubscription,
+    Notification,
+    ShutDown,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+DEFAULT_POLL_INTERVAL = 0.1
+
+
+class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
+    """Yields notifications after `gt`; pulls on a timer and when woken."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        self._poll_interval = poll_interval
+        self._stopping = threading.Event()
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._timer_thread = threading.Thread(target=self._tick, daemon=True)
+        self._timer_thread.start()
+
+    def wake(self) -> None:
+        self._has_been_notified.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        super().stop()
+
+    def next_batch(self, timeout: float) -> list[Notification]:
+        """Every notification available now, or none after `timeout` seconds.
+
+        Raises StopIteration once the subscription has been stopped.
+        """
+        batch: list[Notification] = []
+        remainder = self._notifications[self._notifications_index :]
+        if remainder:
+            batch.extend(remainder)
+            self._notifications_index = len(self._notifications)
+        queue = self._notifications_queue
+        try:
+            if not batch:
+                batch.extend(queue.get(timeout=timeout))
+                queue.task_done()
+            while not queue.empty():
+                batch.extend(queue.get_nowait())
+                queue.task_done()
+        except ShutDown:
+            pass
+        except Exception as error:  # queue.Empty: nothing arrived in time
+            if type(error).__name__ != "Empty":
+                raise
+        if self._has_been_stopped:
+            if self._thread_error is not None:
+                raise self._thread_error
+            raise StopIteration
+        return batch
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(self._poll_interval):
+            self._has_been_notified.set()
+
+
+class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, plus subscriptions that poll."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        subscription = PollingSubscription(self, gt=gt, topics=topics)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        for subscription in list(self._subscriptions):
+            subscription.wake()
+        return ids
