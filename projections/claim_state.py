@@ -1,0 +1,40 @@
+"""A claim as the views store it (JSON, decimals as strings) and as the estimate methods see it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.estimates import ClaimAsKnown
+from domain.values import ClaimStatus, Qualifier
+
+ClaimState = dict[str, Any]
+
+
+def origin_of(state: ClaimState) -> str:
+    chain = state["attributed_to"]
+    return str(chain[-1]) if chain else str(state["reported_by"])
+
+
+def as_known(state: ClaimState, recorded_position: int) -> ClaimAsKnown:
+    high = state.get("value_high")
+    published = state.get("published_at")
+    return ClaimAsKnown(
+        id=state["id"],
+        origin=origin_of(state),
+        value=Decimal(state["value"]),
+        qualifier=Qualifier(state["qualifier"]),
+        value_high=Decimal(high) if high is not None else None,
+        as_of=date.fromisoformat(state["as_of"]),
+        published_at=date.fromisoformat(published) if published else None,
+        position=recorded_position,
+        status=ClaimStatus(state["status"]),
+        credibility=int(state["credibility"]),
+    )
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: sorted keys, no whitespace, non-ASCII kept (RFC 8785 for these types)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

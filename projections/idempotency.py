@@ -1,0 +1,106 @@
+"""Remembered answers to `Idempotency-Key` requests (not a projection: never rebuilt).
+
+Keys are scoped to (principal, route). A row is `pending` while its first request runs,
+then holds the 2xx answer for 24 hours; failed requests delete their row so a retry
+runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.sqlite import SQLiteDatastore
+
+RETENTION_SECONDS = 24 * 60 * 60
+# A pending row older than this belongs to a request that died with its process.
+ABANDONED_AFTER_SECONDS = 60.0
+
+CREATE_STATEMENT = (
+    "CREATE TABLE IF NOT EXISTS idempotency ("
+    "principal TEXT NOT NULL, route TEXT NOT NULL, key TEXT NOT NULL, "
+    "body_hash TEXT NOT NULL, created REAL NOT NULL, status INTEGER, "
+    "headers TEXT, body BLOB, PRIMARY KEY (principal, route, key))"
+)
+
+
+class KeyInFlight(Exception):
+    """The first request with this key is still running."""
+
+
+class KeyReused(Exception):
+    """The key was used with another body."""
+
+
+@dataclass(frozen=True)
+class Remembered:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class IdempotencyStore:
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+        with self.datastore.transaction(commit=True) as wrapper:
+            c = wrapper.sqlite_cursor
+            c.execute(CREATE_STATEMENT)
+
+    def begin(self, principal: str, route: str, key: str, body_hash: str) -> Remembered | None:
+        """Claim the key for a new request (None), or return the answer to replay."""
+        now = time.time()
+        with self.datastore.transaction(commit=True) as wrapper:
+            c = wrapper.sqlite_cursor
+            c.execute(
+                "DELETE FROM idempotency WHERE principal=? AND route=? AND key=? AND "
+                "(created<? OR (status IS NULL AND created<?))",
+                (principal, route, key, now - RETENTION_SECONDS, now - ABANDONED_AFTER_SECONDS),
+            )
+            row = c.execute(
+                "SELECT body_hash, status, headers, body FROM idempotency "
+                "WHERE principal=? AND route=? AND key=?",
+                (principal, route, key),
+            ).fetchone()
+            if row is None:
+                try:
+                    c.execute(
+                        "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                        (principal, route, key, body_hash, now),
+                    )
+                except IntegrityError as error:  # pragma: no cover - lost a race
+                    raise KeyInFlight(key) from error
+                return None
+        if row["body_hash"] != body_hash:
+            raise KeyReused(key)
+        if row["status"] is None:
+            raise KeyInFlight(key)
+        return Remembered(row["status"], json.loads(row["headers"]), bytes(row["body"]))
+
+    def complete(self, principal: str, route: str, key: str, answer: Remembered) -> None:
+        with self.datastore.transaction(commit=True) as wrapper:
+            c = wrapper.sqlite_cursor
+            c.execute(
+                "UPDATE idempotency SET status=?, headers=?, body=? "
+                "WHERE principal=? AND route=? AND key=?",
+                (answer.status, json.dumps(answer.headers), answer.body, principal, route, key),
+            )
+
+    def abandon(self, principal: str, route: str, key: str) -> None:
+        with self.datastore.transaction(commit=True) as wrapper:
+            c = wrapper.sqlite_cursor
+            c.execute(
+                "DELETE FROM idempotency WHERE principal=? AND route=? AND key=?",
+                (principal, route, key),
+            )
+
+    def purge(self, now: float | None = None) -> int:
+        """Forget answers older than 24 hours."""
+        cutoff = (now or time.time()) - RETENTION_SECONDS
+        with self.datastore.transaction(commit=True) as wrapper:
+            c = wrapper.sqlite_cursor
+            c.execute("DELETE FROM idempotency WHERE created<?", (cutoff,))
+            count: Any = c.execute("SELECT changes()").fetchone()[0]
+        return int(count)

@@ -1,0 +1,127 @@
+"""Feeds ledger events to the views: catch-up in batches, then a live subscription.
+
+One runner per view. If another runner (another process) applies a batch first, the
+tracking record refuses ours; we then resume from the stored position, so nothing is
+ever applied twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Notification
+
+from projections.ledger_views import EventAt, LedgerViews
+from projections.subscription import PollingSubscription
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+
+
+class ProjectionRunner:
+    """Keeps `LedgerViews` up to date with the ledger, in this process."""
+
+    def __init__(
+        self, ledger: Application[Any], views: LedgerViews, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
+        self.ledger = ledger
+        self.views = views
+        self.batch_size = batch_size
+        self.error: BaseException | None = None
+        self._applied = threading.Condition()
+        self._position = views.position()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._subscription: PollingSubscription | None = None
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def catch_up(self, on_progress: Callable[[int], None] | None = None) -> int:
+        """Apply everything stored now, batch by batch; returns the position reached."""
+        while True:
+            notifications = self.ledger.recorder.select_notifications(
+                start=self._position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return self._position
+            self._apply(notifications)
+            if on_progress is not None:
+                on_progress(len(notifications))
+
+    def start(self) -> None:
+        """Follow the ledger in a background thread until `stop()`."""
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._follow, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Block until the views reflect `position`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._applied:
+            while self._position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._applied.wait(min(remaining, 0.05))
+                # Another process (a `claimledger worker`) may be the one applying.
+                if self._position < position and not self.running:
+                    self._position = max(self._position, self.views.position())
+        return True
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.catch_up()
+                self._subscribe_and_apply()
+            except IntegrityError:
+                log.info("another runner applied these events first; resuming after it")
+                self._position = self.views.position()
+            except StopIteration:
+                return
+            except Exception as error:  # keep serving reads; /readyz reports the lag
+                log.exception("projection runner failed; retrying in 1 s")
+                self.error = error
+                self._stopping.wait(1.0)
+
+    def _subscribe_and_apply(self) -> None:
+        subscription = self.ledger.recorder.subscribe(gt=self._position)
+        assert isinstance(subscription, PollingSubscription)
+        self._subscription = subscription
+        try:
+            while not self._stopping.is_set():
+                batch = subscription.next_batch(timeout=0.5)
+                fresh = [n for n in batch if n.id > self._position]
+                for start in range(0, len(fresh), self.batch_size):
+                    self._apply(fresh[start : start + self.batch_size])
+                self.error = None
+        finally:
+            subscription.stop()
+            self._subscription = None
+
+    def _apply(self, notifications: Sequence[Notification]) -> None:
+        mapper = self.ledger.mapper
+        events: list[EventAt] = [(mapper.to_domain_event(n), n.id) for n in notifications]
+        position = self.views.apply(events)
+        with self._applied:
+            self._position = position
+            self._applied.notify_all()

@@ -1,0 +1,65 @@
+"""The tables of the ledger's read models, in one SQLite file beside the event store.
+
+One projection owns them all, so every view moves to a new position in the same
+transaction: a read at position N sees sources, metrics, claims and estimates alike.
+"""
+
+from __future__ import annotations
+
+VIEW_TABLES = (
+    "event_index",
+    "sources",
+    "source_ratings",
+    "metrics",
+    "claims",
+    "claim_versions",
+    "timeline",
+    "api_keys",
+)
+
+CREATE_STATEMENTS = [
+    # Every event once, as the feed and claim history show it (data is canonical JSON).
+    "CREATE TABLE IF NOT EXISTS event_index ("
+    "position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, "
+    "type TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS event_index_by_stream ON event_index (stream, version)",
+    "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (recorded_at, position)",
+    "CREATE TABLE IF NOT EXISTS sources ("
+    "id TEXT PRIMARY KEY, stream TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT NOT NULL, "
+    "url TEXT, reliability TEXT NOT NULL, version INTEGER NOT NULL, "
+    "position INTEGER NOT NULL, recorded_at TEXT NOT NULL)",
+    # Every rating with its time, so reliability as known at T is a query.
+    "CREATE TABLE IF NOT EXISTS source_ratings ("
+    "source TEXT NOT NULL, position INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
+    "reliability TEXT NOT NULL, PRIMARY KEY (source, position))",
+    "CREATE INDEX IF NOT EXISTS source_ratings_by_time ON source_ratings (recorded_at)",
+    "CREATE TABLE IF NOT EXISTS metrics ("
+    "id TEXT PRIMARY KEY, stream TEXT NOT NULL UNIQUE, name TEXT NOT NULL, unit TEXT NOT NULL, "
+    "description TEXT, version INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "recorded_at TEXT NOT NULL, estimate TEXT NOT NULL)",
+    # Current state of each claim, for lists and current estimates.
+    "CREATE TABLE IF NOT EXISTS claims ("
+    "id TEXT PRIMARY KEY, metric TEXT NOT NULL, origin TEXT NOT NULL, "
+    "reported_by TEXT NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL, "
+    "position INTEGER NOT NULL, state TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS claims_by_position ON claims (position)",
+    "CREATE INDEX IF NOT EXISTS claims_by_metric ON claims (metric, position)",
+    "CREATE INDEX IF NOT EXISTS claims_by_origin ON claims (origin, position)",
+    "CREATE INDEX IF NOT EXISTS claims_by_reporter ON claims (reported_by, position)",
+    "CREATE INDEX IF NOT EXISTS claims_by_status ON claims (status, position)",
+    # Every version of every claim with its time, for ?version=N and known_at.
+    "CREATE TABLE IF NOT EXISTS claim_versions ("
+    "claim TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "recorded_at TEXT NOT NULL, metric TEXT NOT NULL, recorded_position INTEGER NOT NULL, "
+    "state TEXT NOT NULL, PRIMARY KEY (claim, version))",
+    "CREATE INDEX IF NOT EXISTS claim_versions_by_metric "
+    "ON claim_versions (metric, recorded_at)",
+    "CREATE TABLE IF NOT EXISTS timeline ("
+    "metric TEXT NOT NULL, position INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
+    "low TEXT, best TEXT, high TEXT, included INTEGER NOT NULL, "
+    "PRIMARY KEY (metric, position))",
+    "CREATE TABLE IF NOT EXISTS api_keys ("
+    "id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
+    "key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, created_by TEXT NOT NULL, "
+    "revoked_at TEXT, version INTEGER NOT NULL, position INTEGER NOT NULL)",
+]

@@ -1,0 +1,260 @@
+"""Applies ledger events to the view tables: one handler per event type.
+
+Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and writes
+`event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
+`timeline` and `api_keys`. Runs inside the caller's transaction; it never commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.estimates import DEFAULT_METHOD, METHODS, Estimate
+from domain.event_data import event_actor, event_data, event_type, rfc3339
+from domain.values import ClaimStatus, Credibility, Reliability, decimal_text
+from projections.claim_state import ClaimState, as_known, dumps, origin_of
+
+Cursor = Any
+Handler = Callable[[Cursor, "Applied"], None]
+
+
+class Applied:
+    """One event being applied: its envelope in the shapes the views store."""
+
+    def __init__(self, event: DomainEventProtocol[Any], position: int) -> None:
+        self.event = event
+        self.position = position
+        self.stream = str(event.originator_id)
+        self.version = event.originator_version
+        self.type = event_type(event)
+        self.recorded_at = rfc3339(event.timestamp)
+        self.actor = event_actor(event)
+        self.data = event_data(event)
+
+
+class ViewWriter:
+    """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {
+            "Source.Registered": self.source_registered,
+            "Source.Updated": self.source_updated,
+            "Source.Rated": self.source_rated,
+            "Metric.Defined": self.metric_defined,
+            "Metric.Updated": self.metric_updated,
+            "Claim.Recorded": self.claim_recorded,
+            "Claim.Corrected": self.claim_corrected,
+            "Claim.Retracted": self.claim_retracted,
+            "Claim.Reinstated": self.claim_reinstated,
+            "Claim.Assessed": self.claim_assessed,
+            "ApiKey.Issued": self.key_issued,
+            "ApiKey.Revoked": self.key_revoked,
+        }
+
+    def apply(self, c: Cursor, event: DomainEventProtocol[Any], position: int) -> None:
+        applied = Applied(event, position)
+        c.execute(
+            "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                position,
+                applied.stream,
+                applied.version,
+                applied.type,
+                applied.recorded_at,
+                applied.actor,
+                dumps(applied.data),
+            ),
+        )
+        handler = self.handlers.get(applied.type)
+        if handler is not None:
+            handler(c, applied)
+
+    # Sources
+
+    def source_registered(self, c: Cursor, e: Applied) -> None:
+        d = e.data
+        c.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d["slug"], e.stream, d["name"], d["kind"], d["url"], Reliability.F.value,
+             e.version, e.position, e.recorded_at),
+        )
+
+    def source_updated(self, c: Cursor, e: Applied) -> None:
+        fields = e.data["fields"]
+        for name in ("name", "kind", "url"):
+            if name in fields:
+                c.execute(f"UPDATE sources SET {name}=? WHERE stream=?", (fields[name], e.stream))
+        c.execute("UPDATE sources SET version=? WHERE stream=?", (e.version, e.stream))
+
+    def source_rated(self, c: Cursor, e: Applied) -> None:
+        reliability = e.data["reliability"]
+        c.execute(
+            "UPDATE sources SET reliability=?, version=? WHERE stream=?",
+            (reliability, e.version, e.stream),
+        )
+        slug = c.execute("SELECT id FROM sources WHERE stream=?", (e.stream,)).fetchone()[0]
+        c.execute(
+            "INSERT INTO source_ratings VALUES (?, ?, ?, ?)",
+            (slug, e.position, e.recorded_at, reliability),
+        )
+        rows = c.execute("SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)).fetchall()
+        for (metric,) in rows:
+            self.refresh_estimate(c, metric, e)
+
+    # Metrics
+
+    def metric_defined(self, c: Cursor, e: Applied) -> None:
+        d = e.data
+        c.execute(
+            "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d["slug"], e.stream, d["name"], d["unit"], d["description"], e.version,
+             e.position, e.recorded_at, "{}"),
+        )
+        self.refresh_estimate(c, d["slug"], e)
+
+    def metric_updated(self, c: Cursor, e: Applied) -> None:
+        fields = e.data["fields"]
+        for name in ("name", "description"):
+            if name in fields:
+                c.execute(f"UPDATE metrics SET {name}=? WHERE stream=?", (fields[name], e.stream))
+        c.execute("UPDATE metrics SET version=? WHERE stream=?", (e.version, e.stream))
+
+    # Claims
+
+    def claim_recorded(self, c: Cursor, e: Applied) -> None:
+        d = e.data
+        state: ClaimState = {
+            "id": e.stream,
+            "metric": d["metric"],
+            "value": d["value"],
+            "qualifier": d["qualifier"],
+            "value_high": d["value_high"],
+            "as_of": d["as_of"],
+            "period_start": d["period_start"],
+            "reported_by": d["reported_by"],
+            "attributed_to": d["attributed_to"],
+            "published_at": d["published_at"],
+            "url": d["url"],
+            "quote": d["quote"],
+            "note": d["note"],
+            "status": ClaimStatus.ACTIVE.value,
+            "credibility": Credibility.CANNOT_BE_JUDGED,
+            "version": e.version,
+            "recorded_at": e.recorded_at,
+            "recorded_by": e.actor,
+        }
+        state["origin"] = origin_of(state)
+        c.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.stream, state["metric"], state["origin"], state["reported_by"],
+             state["status"], e.version, e.position, dumps(state)),
+        )
+        self.add_claim_version(c, e, state, e.position)
+        self.refresh_estimate(c, state["metric"], e)
+
+    def claim_corrected(self, c: Cursor, e: Applied) -> None:
+        self.change_claim(c, e, dict(e.data["changes"]))
+
+    def claim_retracted(self, c: Cursor, e: Applied) -> None:
+        self.change_claim(c, e, {"status": ClaimStatus.RETRACTED.value})
+
+    def claim_reinstated(self, c: Cursor, e: Applied) -> None:
+        self.change_claim(c, e, {"status": ClaimStatus.ACTIVE.value})
+
+    def claim_assessed(self, c: Cursor, e: Applied) -> None:
+        self.change_claim(c, e, {"credibility": e.data["credibility"]})
+
+    def change_claim(self, c: Cursor, e: Applied, changes: dict[str, Any]) -> None:
+        row = c.execute("SELECT state, position FROM claims WHERE id=?", (e.stream,)).fetchone()
+        state: ClaimState = json.loads(row[0])
+        state.update(changes)
+        state["version"] = e.version
+        state["origin"] = origin_of(state)
+        c.execute(
+            "UPDATE claims SET origin=?, reported_by=?, status=?, version=?, state=? WHERE id=?",
+            (state["origin"], state["reported_by"], state["status"], e.version, dumps(state),
+             e.stream),
+        )
+        self.add_claim_version(c, e, state, row[1])
+        self.refresh_estimate(c, state["metric"], e)
+
+    def add_claim_version(
+        self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int
+    ) -> None:
+        c.execute(
+            "INSERT INTO claim_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (e.stream, e.version, e.position, e.recorded_at, state["metric"],
+             recorded_position, dumps(state)),
+        )
+
+    # API keys
+
+    def key_issued(self, c: Cursor, e: Applied) -> None:
+        d = e.data
+        c.execute(
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (e.stream, d["name"], d["role"], d["key_hash"], e.recorded_at, e.actor,
+             e.version, e.position),
+        )
+
+    def key_revoked(self, c: Cursor, e: Applied) -> None:
+        c.execute(
+            "UPDATE api_keys SET revoked_at=?, version=? WHERE id=?",
+            (e.recorded_at, e.version, e.stream),
+        )
+
+    # Estimates
+
+    def refresh_estimate(self, c: Cursor, metric: str, e: Applied) -> None:
+        """Recompute the metric's current default estimate; add a timeline point if it moved."""
+        estimate = current_estimate(c, metric)
+        summary = estimate_summary(estimate)
+        c.execute("UPDATE metrics SET estimate=? WHERE id=?", (dumps(summary), metric))
+        last = c.execute(
+            "SELECT low, best, high, included FROM timeline WHERE metric=? "
+            "ORDER BY position DESC LIMIT 1",
+            (metric,),
+        ).fetchone()
+        point = (summary["low"], summary["best"], summary["high"], summary["included"])
+        if last is None or tuple(last) != point:
+            c.execute(
+                "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (metric, e.position, e.recorded_at, *point),
+            )
+
+
+def current_estimate(c: Cursor, metric: str) -> Estimate:
+    rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,)).fetchall()
+    claims = [as_known(json.loads(state), position) for state, position in rows]
+    origins = sorted({claim.origin for claim in claims})
+    ratings: dict[str, Reliability] = {}
+    if origins:
+        marks = ",".join("?" * len(origins))
+        for slug, reliability in c.execute(
+            f"SELECT id, reliability FROM sources WHERE id IN ({marks})", origins
+        ).fetchall():
+            ratings[slug] = Reliability(reliability)
+    return METHODS[DEFAULT_METHOD](claims, ratings, None)
+
+
+def estimate_summary(estimate: Estimate) -> dict[str, Any]:
+    """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
+    return {
+        "method": estimate.method,
+        "low": text(estimate.low),
+        "best": text(estimate.best),
+        "high": text(estimate.high),
+        "considered": estimate.considered,
+        "included": estimate.included,
+        "independent_origins": estimate.independent_origins,
+        "evidence": estimate.evidence.value,
+    }
+
+
+def text(value: Decimal | None) -> str | None:
+    return decimal_text(value) if value is not None else None
