@@ -34,6 +34,7 @@ CORRECTABLE_FIELDS = (
     "quote",
     "note",
 )
+REQUIRED_FIELDS = ("value", "qualifier", "as_of", "reported_by", "attributed_to")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,24 @@ class ClaimFields:
         return [self.reported_by, *self.attributed_to]
 
     def with_changes(self, changes: dict[str, Any]) -> ClaimFields:
-        return replace(self, **changes)
+        """The fields after a correction; refuses fields that cannot change or be empty."""
+        problems = [
+            (f"changes.{name}", "cannot be corrected")
+            for name in sorted(set(changes) - set(CORRECTABLE_FIELDS))
+        ]
+        for name in REQUIRED_FIELDS:
+            if name in changes and changes[name] is None:
+                problems.append((f"changes.{name}", "must not be null"))
+        if changes.get("qualifier") not in (None, *Qualifier):
+            problems.append(("changes.qualifier", "must be one of " + ", ".join(Qualifier)))
+        if problems:
+            raise ValidationFailed(problems)
+        normal = dict(changes)
+        if "qualifier" in normal:
+            normal["qualifier"] = Qualifier(normal["qualifier"])
+        if "attributed_to" in normal:
+            normal["attributed_to"] = tuple(normal["attributed_to"])
+        return replace(self, **normal)
 
 
 def claim_field_problems(
@@ -176,15 +194,17 @@ class Claim(Aggregate):
 
     def correct(self, changes: dict[str, Any], actor: str, reason: str) -> None:
         """Fix a data-entry mistake; only fields that really change are recorded."""
-        unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS))
-        if unknown:
-            raise ValidationFailed([(f"changes.{name}", "cannot be corrected") for name in unknown])
         current = self.fields
-        effective = {k: v for k, v in changes.items() if getattr(current, k) != v}
+        wanted = current.with_changes(changes)
+        effective = {
+            k: getattr(wanted, k) for k in changes if getattr(current, k) != getattr(wanted, k)
+        }
         if not effective:
             raise InvalidTransition("the correction changes nothing")
         if "attributed_to" in effective:
             effective["attributed_to"] = list(effective["attributed_to"])
+        if "qualifier" in effective:
+            effective["qualifier"] = Qualifier(effective["qualifier"]).value
         self._corrected(changes=effective, actor=actor, reason=reason)
 
     @event("Corrected")

@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidTransition
+from domain.errors import InvalidTransition, ValidationFailed
 
 METRIC_NAMESPACE = uuid5(NAMESPACE_URL, "https://claimledger.example/metrics/")
 UPDATABLE_METRIC_FIELDS = ("name", "description")
@@ -42,6 +42,9 @@ class Metric(Aggregate):
 
     def update(self, fields: dict[str, Any], actor: str, reason: str | None) -> None:
         """Change name or description; the unit is fixed once claims may use it."""
+        unknown = sorted(set(fields) - set(UPDATABLE_METRIC_FIELDS))
+        if unknown:
+            raise ValidationFailed([(f"fields.{name}", "cannot be updated") for name in unknown])
         changed = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if not changed:
             raise InvalidTransition("the update changes nothing")

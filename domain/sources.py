@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidTransition
+from domain.errors import InvalidTransition, ValidationFailed
 from domain.values import Reliability
 
 SOURCE_NAMESPACE = uuid5(NAMESPACE_URL, "https://claimledger.example/sources/")
@@ -39,6 +39,9 @@ class Source(Aggregate):
 
     def update(self, fields: dict[str, Any], actor: str, reason: str | None) -> None:
         """Change name, kind or url; a change that changes nothing is refused."""
+        unknown = sorted(set(fields) - set(UPDATABLE_SOURCE_FIELDS))
+        if unknown:
+            raise ValidationFailed([(f"fields.{name}", "cannot be updated") for name in unknown])
         changed = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if not changed:
             raise InvalidTransition("the update changes nothing")

@@ -1,0 +1,61 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.problems import BodyLimit, install_problem_handlers
+from api.routes import audit, claims, health, keys, metrics, sources
+from api.services import Services, open_services
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """An event-sourced ledger of reported claims about contested figures.
+
+Every claim and every change to it is an immutable event; estimates (low, best, high)
+are rebuilt from them, now or as known at any past moment. Authenticate with
+`Authorization: Bearer <api key>`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    on_started: Callable[[Services], None] | None = None,
+) -> FastAPI:
+    """Build the app; it opens the store (unless given services) and runs the projections."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        active = services or open_services(settings)
+        app.state.services = active
+        active.store.runner.catch_up()
+        if on_started is not None:
+            on_started(active)
+            active.store.runner.catch_up()
+        active.store.runner.start()
+        try:
+            yield
+        finally:
+            active.store.runner.stop()
+            if owned:
+                active.store.close()
+
+    app = FastAPI(
+        title="claimledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for module in (sources, metrics, claims, keys, audit, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,140 @@
+"""Request dependencies: services, read-your-writes waits, authentication, preconditions."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.problems import ApiProblem
+from api.services import Services
+from domain.keys import hash_secret
+from domain.values import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    name: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        return self.id
+
+
+ANONYMOUS = Principal("anonymous", "anonymous", Role.READER)
+BOOTSTRAP_ADMIN = Principal("admin", "bootstrap admin key", Role.ADMIN)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def wait_for_min_position(
+    services: ServicesDep,
+    min_position: Annotated[
+        int | None,
+        Header(alias="X-Min-Position", ge=0, description="Wait until the views reach it."),
+    ] = None,
+) -> None:
+    """Read-your-writes: hold the request until the views reflect `X-Min-Position`."""
+    if not min_position:
+        return
+    timeout = services.settings.min_position_timeout
+    if not services.store.runner.wait(min_position, timeout):
+        raise ApiProblem(
+            503, "not-caught-up", "Projections are behind",
+            f"the views have not reached position {min_position} within {timeout:g} s",
+            headers={"Retry-After": "1"},
+        )
+
+
+def authenticate(
+    services: ServicesDep,
+    _: Annotated[None, Depends(wait_for_min_position)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal | None:
+    """The principal behind the bearer key, or None without one. An invalid key is 401."""
+    if authorization is None:
+        return None
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise unauthorized("use Authorization: Bearer <api key>")
+    admin_key = services.settings.admin_key
+    if admin_key is not None and hmac.compare_digest(
+        secret.encode(), admin_key.get_secret_value().encode()
+    ):
+        return BOOTSTRAP_ADMIN
+    row = services.store.queries.key_by_hash(hash_secret(secret))
+    if row is None or row["revoked_at"] is not None:
+        raise unauthorized("the API key is unknown or revoked")
+    return Principal(f"key:{row['id']}", row["name"], Role(row["role"]))
+
+
+def unauthorized(detail: str) -> ApiProblem:
+    return ApiProblem(
+        401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def require(role: Role) -> object:
+    def check(
+        services: ServicesDep,
+        principal: Annotated[Principal | None, Depends(authenticate)],
+    ) -> Principal:
+        if principal is None:
+            if role is Role.READER and services.settings.public_reads:
+                return ANONYMOUS
+            raise unauthorized("this route needs an API key")
+        if not principal.role.allows(role):
+            raise ApiProblem(
+                403, "forbidden", "Forbidden",
+                f"this route needs the role {role.value}; the key has {principal.role.value}",
+            )
+        return principal
+
+    return Depends(check)
+
+
+Reader = Annotated[Principal, require(Role.READER)]
+Contributor = Annotated[Principal, require(Role.CONTRIBUTOR)]
+Editor = Annotated[Principal, require(Role.EDITOR)]
+Admin = Annotated[Principal, require(Role.ADMIN)]
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description='The ETag you read, e.g. "3".')
+    ] = None,
+) -> int | None:
+    """The version the client last saw; None for `*`. Missing is 428."""
+    if if_match is None:
+        raise ApiProblem(
+            428, "precondition-required", "Precondition required",
+            'send If-Match with the ETag you last read (e.g. If-Match: "3")',
+        )
+    tag = if_match.strip()
+    if tag == "*":
+        return None
+    tag = tag.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ApiProblem(
+            412, "precondition-failed", "Precondition failed",
+            f"If-Match {if_match!r} is not an ETag this server issues",
+        )
+    return int(tag)
+
+
+IfMatch = Annotated[int | None, Depends(expected_version)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=255, description="Retry safely with the same key."),
+]

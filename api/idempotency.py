@@ -1,0 +1,58 @@
+"""`Idempotency-Key` for POST creates: replay the first 2xx answer, refuse reuse."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.deps import Principal
+from api.services import Services
+from projections.idempotency import Remembered
+
+REPLAYED_HEADERS = ("content-type", "location", "etag", "x-ledger-position")
+
+
+def body_hash(body: BaseModel | list[BaseModel] | bytes) -> str:
+    if isinstance(body, bytes):
+        data = body
+    elif isinstance(body, list):
+        data = b"\n".join(item.model_dump_json().encode() for item in body)
+    else:
+        data = body.model_dump_json().encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def idempotent(
+    services: Services,
+    principal: Principal,
+    route: str,
+    key: str | None,
+    digest: str,
+    action: Callable[[], Response],
+) -> Response:
+    """Run `action` once per (principal, route, key); replay its 2xx answer afterwards."""
+    if key is None:
+        return action()
+    store = services.store.idempotency
+    remembered = store.begin(principal.id, route, key, digest)
+    if remembered is not None:
+        headers = {**remembered.headers, "Idempotent-Replayed": "true"}
+        return Response(remembered.body, status_code=remembered.status, headers=headers)
+    try:
+        response = action()
+    except BaseException:
+        store.abandon(principal.id, route, key)
+        raise
+    if 200 <= response.status_code < 300:
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() in REPLAYED_HEADERS
+        }
+        store.complete(principal.id, route, key, Remembered(response.status_code, headers, bytes(response.body)))
+    else:
+        store.abandon(principal.id, route, key)
+    return response

@@ -1,0 +1,103 @@
+"""Turn view rows and domain results into public response models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.responses import (
+    ClaimPublic,
+    EstimatePublic,
+    ExplanationLinePublic,
+    MetricPublic,
+    SourcePublic,
+)
+from projections.queries import EstimateAnswer, Row
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def write_headers(position: int, version: int | None = None) -> dict[str, str]:
+    headers = {"X-Ledger-Position": str(position)}
+    if version is not None:
+        headers["ETag"] = f'"{version}"'
+    return headers
+
+
+def source_public(row: Row) -> SourcePublic:
+    return SourcePublic(**row)
+
+
+def claim_public(state: Row) -> ClaimPublic:
+    return ClaimPublic(**state)
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
+def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePublic:
+    e = answer.estimate
+    explanation = None
+    if explain:
+        explanation = [
+            ExplanationLinePublic(
+                claim=line.claim,
+                origin=line.origin,
+                point=line.point,
+                weight=line.weight,
+                status=line.status.value,
+                reason=line.reason,
+            )
+            for line in e.explanation
+        ]
+    return EstimatePublic(
+        metric=answer.metric,
+        unit=answer.unit,
+        method=e.method,
+        known_at=answer.known_at,
+        valid_at=answer.valid_at,
+        position=answer.position,
+        low=e.low,
+        best=e.best,
+        high=e.high,
+        considered=e.considered,
+        included=e.included,
+        independent_origins=e.independent_origins,
+        evidence=e.evidence.value,
+        explanation=explanation,
+    )
+
+
+def metric_public(row: Row, position: int) -> MetricPublic:
+    summary: dict[str, Any] = row["estimate"]
+    estimate = EstimatePublic(
+        metric=row["id"],
+        unit=row["unit"],
+        method=summary["method"],
+        known_at=None,
+        valid_at=None,
+        position=position,
+        low=decimal_or_none(summary["low"]),
+        best=decimal_or_none(summary["best"]),
+        high=decimal_or_none(summary["high"]),
+        considered=summary["considered"],
+        included=summary["included"],
+        independent_origins=summary["independent_origins"],
+        evidence=summary["evidence"],
+    )
+    return MetricPublic(
+        id=row["id"],
+        name=row["name"],
+        unit=row["unit"],
+        description=row["description"],
+        version=row["version"],
+        estimate=estimate,
+    )

@@ -1,0 +1,199 @@
+"""RFC 9457 problem responses: the one table from errors to statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+    VersionMismatch,
+)
+from projections.idempotency import KeyInFlight, KeyReused
+from projections.queries import BadCursor
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://claimledger.dev/problems/"
+PROBLEM_TYPE = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """An error the API raises on purpose, already in problem shape."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = headers or {}
+        self.errors = errors
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
+
+
+STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation", "Validation failed"),
+}
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts)
+
+
+def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        for e in error.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error to a problem; nothing ever leaves as a traceback."""
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(_: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return problem(400, "malformed-json", "Malformed JSON", "the body is not valid JSON")
+        return problem(
+            422, "validation", "Validation failed", "the request breaks the contract",
+            errors=validation_errors(exc),
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return problem(413, "payload-too-large", "Payload too large", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, slug, title, str(exc.detail), headers)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return domain_problem(exc)
+
+    @app.exception_handler(KeyReused)
+    async def key_reused(_: Request, exc: KeyReused) -> JSONResponse:
+        detail = "this Idempotency-Key was used with another body"
+        return problem(422, "idempotency-key-reused", "Idempotency key reused", detail)
+
+    @app.exception_handler(KeyInFlight)
+    async def key_in_flight(_: Request, exc: KeyInFlight) -> JSONResponse:
+        detail = "the first request with this Idempotency-Key is still running"
+        return problem(409, "idempotency-key-in-flight", "Request in progress", detail)
+
+    @app.exception_handler(BadCursor)
+    async def bad_cursor(_: Request, exc: BadCursor) -> JSONResponse:
+        errors = [{"field": "cursor", "message": "not a cursor this server issued"}]
+        return problem(422, "validation", "Validation failed", "bad cursor", errors=errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        detail = "the server failed to answer; nothing was half-written"
+        return problem(500, "internal", "Internal error", detail)
+
+
+def domain_problem(exc: DomainError) -> JSONResponse:
+    if isinstance(exc, ValidationFailed):
+        errors = [{"field": f, "message": m} for f, m in exc.errors]
+        return problem(422, "validation", "Validation failed", str(exc), errors=errors)
+    if isinstance(exc, NotFound):
+        return problem(404, "not-found", "Not found", str(exc))
+    if isinstance(exc, AlreadyExists):
+        return problem(409, "already-exists", "Already exists", str(exc))
+    if isinstance(exc, VersionMismatch):
+        headers = {"ETag": f'"{exc.actual}"'}
+        return problem(412, "precondition-failed", "Precondition failed", str(exc), headers)
+    if isinstance(exc, InvalidTransition):
+        return problem(409, "invalid-transition", "Not allowed in the current state", str(exc))
+    return problem(400, "bad-request", "Bad request", str(exc))
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit (413) before they are buffered whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                response = problem(
+                    413, "payload-too-large", "Payload too large",
+                    f"request bodies are limited to {self.max_bytes} bytes",
+                )
+                await response(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)

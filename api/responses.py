@@ -1,0 +1,172 @@
+"""Response bodies: `<Noun>Public`. Values are JSON numbers; times RFC 3339 UTC."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, PlainSerializer
+
+from domain.values import ClaimStatus, Qualifier, Reliability, Role, SourceKind
+
+
+def as_json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Number = Annotated[
+    Decimal, PlainSerializer(as_json_number, return_type=int | float, when_used="json")
+]
+
+
+class SourcePublic(BaseModel):
+    id: str
+    name: str
+    kind: SourceKind
+    url: str | None
+    reliability: Reliability
+    version: int
+    claims: int = Field(description="How many claims it reported or originated.")
+
+
+class ExplanationLinePublic(BaseModel):
+    claim: str
+    origin: str
+    point: Number
+    weight: Number | None
+    status: str = Field(description="included, superseded, retracted or excluded")
+    reason: str
+
+
+class EstimatePublic(BaseModel):
+    metric: str
+    unit: str
+    method: str
+    known_at: str | None
+    valid_at: date | None
+    position: int = Field(description="The ledger position this estimate reflects.")
+    low: Number | None
+    best: Number | None
+    high: Number | None
+    considered: int
+    included: int
+    independent_origins: int
+    evidence: str = Field(description="none, confirmed, contested, fair or weak")
+    explanation: list[ExplanationLinePublic] | None = None
+
+
+class MetricPublic(BaseModel):
+    id: str
+    name: str
+    unit: str
+    description: str | None
+    version: int
+    estimate: EstimatePublic
+
+
+class ClaimPublic(BaseModel):
+    id: str
+    metric: str
+    value: Number
+    qualifier: Qualifier
+    value_high: Number | None
+    as_of: date
+    period_start: date | None
+    reported_by: str
+    attributed_to: list[str]
+    origin: str
+    published_at: date | None
+    url: str | None
+    quote: str | None
+    note: str | None
+    status: ClaimStatus
+    credibility: int
+    version: int
+    recorded_at: str
+    recorded_by: str
+
+
+class HistoryEventPublic(BaseModel):
+    position: int
+    version: int
+    type: str
+    recorded_at: str
+    actor: str
+    data: dict[str, Any] = Field(description="Event fields; decimals as plain strings.")
+
+
+class ClaimHistoryPublic(BaseModel):
+    claim: str
+    events: list[HistoryEventPublic]
+
+
+class TimelinePointPublic(BaseModel):
+    position: int
+    recorded_at: str
+    low: Number | None
+    best: Number | None
+    high: Number | None
+    included: int
+
+
+class TimelinePublic(BaseModel):
+    metric: str
+    method: str
+    points: list[TimelinePointPublic]
+
+
+class SnapshotPublic(BaseModel):
+    known_at: str
+    position: int
+    estimates: list[EstimatePublic]
+
+
+class SourcePagePublic(BaseModel):
+    items: list[SourcePublic]
+    next_cursor: str | None
+
+
+class MetricPagePublic(BaseModel):
+    items: list[MetricPublic]
+    next_cursor: str | None
+
+
+class ClaimPagePublic(BaseModel):
+    items: list[ClaimPublic]
+    next_cursor: str | None
+
+
+class BatchRecordedPublic(BaseModel):
+    ids: list[str]
+    position: int
+
+
+class IssuedKeyPublic(BaseModel):
+    id: str
+    name: str
+    role: Role
+    secret: str = Field(description="Shown once; only its SHA-256 is kept.")
+    created_at: str
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    role: Role
+    revoked: bool
+
+
+class HealthPublic(BaseModel):
+    status: str
+    position: int | None = None
+    projected: int | None = None
+    lag: int | None = None
+
+
+class ProblemPublic(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
