@@ -50,7 +50,9 @@ def wait_for_min_position(
     timeout = services.settings.min_position_timeout
     if not services.store.runner.wait(min_position, timeout):
         raise ApiProblem(
-            503, "not-caught-up", "Projections are behind",
+            503,
+            "not-caught-up",
+            "Projections are behind",
             f"the views have not reached position {min_position} within {timeout:g} s",
             headers={"Retry-After": "1"},
         )
@@ -96,7 +98,9 @@ def require(role: Role) -> object:
             raise unauthorized("this route needs an API key")
         if not principal.role.allows(role):
             raise ApiProblem(
-                403, "forbidden", "Forbidden",
+                403,
+                "forbidden",
+                "Forbidden",
                 f"this route needs the role {role.value}; the key has {principal.role.value}",
             )
         return principal
@@ -118,7 +122,9 @@ def expected_version(
     """The version the client last saw; None for `*`. Missing is 428."""
     if if_match is None:
         raise ApiProblem(
-            428, "precondition-required", "Precondition required",
+            428,
+            "precondition-required",
+            "Precondition required",
             'send If-Match with the ETag you last read (e.g. If-Match: "3")',
         )
     tag = if_match.strip()
@@ -127,7 +133,9 @@ def expected_version(
     tag = tag.removeprefix("W/").strip('"')
     if not tag.isdigit():
         raise ApiProblem(
-            412, "precondition-failed", "Precondition failed",
+            412,
+            "precondition-failed",
+            "Precondition failed",
             f"If-Match {if_match!r} is not an ETag this server issues",
         )
     return int(tag)

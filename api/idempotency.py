@@ -52,7 +52,12 @@ def idempotent(
             for name, value in response.headers.items()
             if name.lower() in REPLAYED_HEADERS
         }
-        store.complete(principal.id, route, key, Remembered(response.status_code, headers, bytes(response.body)))
+        store.complete(
+            principal.id,
+            route,
+            key,
+            Remembered(response.status_code, headers, bytes(response.body)),
+        )
     else:
         store.abandon(principal.id, route, key)
     return response

@@ -110,7 +110,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem(400, "malformed-json", "Malformed JSON", "the body is not valid JSON")
         return problem(
-            422, "validation", "Validation failed", "the request breaks the contract",
+            422,
+            "validation",
+            "Validation failed",
+            "the request breaks the contract",
             errors=validation_errors(exc),
         )
 
@@ -180,7 +183,9 @@ class BodyLimit:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 response = problem(
-                    413, "payload-too-large", "Payload too large",
+                    413,
+                    "payload-too-large",
+                    "Payload too large",
                     f"request bodies are limited to {self.max_bytes} bytes",
                 )
                 await response(scope, receive, send)

@@ -21,7 +21,10 @@ def parse_known_at(text: str | None) -> str | None:
                 moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise ApiProblem(
-            422, "validation", "Validation failed", f"known_at {text!r} is not an RFC 3339 time",
+            422,
+            "validation",
+            "Validation failed",
+            f"known_at {text!r} is not an RFC 3339 time",
             errors=[{"field": "known_at", "message": "must be an RFC 3339 time or a date"}],
         ) from None
     return rfc3339(moment)

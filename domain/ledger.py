@@ -232,7 +232,9 @@ class Ledger(Application[UUID]):
     def issue_key(self, name: str, role: Role, actor: str) -> IssuedKey:
         """Issue a key; its secret is returned here and never stored."""
         secret = new_secret()
-        key = ApiKey(name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None)
+        key = ApiKey(
+            name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
+        )
         with self._writing():
             return IssuedKey(key, secret, self._save(key))
 
@@ -304,7 +306,7 @@ class Ledger(Application[UUID]):
         version: int | None,
     ) -> TAggregate:
         try:
-            aggregate = self.repository.get(stream, version=version)
+            aggregate: Aggregate = self.repository.get(stream, version=version)
         except AggregateNotFoundError:
             raise missing from None
         if not isinstance(aggregate, kind):
@@ -317,7 +319,7 @@ class Ledger(Application[UUID]):
         except IntegrityError:
             # Another process wrote to one of these streams since we loaded it.
             aggregate = aggregates[0]
-            current = self.repository.get(aggregate.id)
+            current: Aggregate = self.repository.get(aggregate.id)
             raise VersionMismatch(aggregate.version - 1, current.version) from None
         return recordings[-1].notification.id
 

@@ -110,7 +110,7 @@ def slug_problem(slug: object) -> str | None:
         return "must be a string"
     if len(slug) > MAX_SLUG_LENGTH:
         return f"must be at most {MAX_SLUG_LENGTH} characters"
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         return "must match ^[a-z0-9][a-z0-9._/-]*$"
     return None
 

@@ -235,7 +235,7 @@ class LedgerQueries:
             ).fetchone()
         return dict(row) if row is not None else None
 
-    def keys(self) -> list[Row]:
+    def api_keys(self) -> list[Row]:
         with self._reading() as c:
             rows = c.execute(
                 "SELECT id, name, role, created_at, created_by, revoked_at FROM api_keys "

@@ -52,8 +52,7 @@ CREATE_STATEMENTS = [
     "claim TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, "
     "recorded_at TEXT NOT NULL, metric TEXT NOT NULL, recorded_position INTEGER NOT NULL, "
     "state TEXT NOT NULL, PRIMARY KEY (claim, version))",
-    "CREATE INDEX IF NOT EXISTS claim_versions_by_metric "
-    "ON claim_versions (metric, recorded_at)",
+    "CREATE INDEX IF NOT EXISTS claim_versions_by_metric ON claim_versions (metric, recorded_at)",
     "CREATE TABLE IF NOT EXISTS timeline ("
     "metric TEXT NOT NULL, position INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
     "low TEXT, best TEXT, high TEXT, included INTEGER NOT NULL, "

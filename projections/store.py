@@ -54,7 +54,9 @@ def views_path_for(events_path: str) -> str:
     return str(path.with_name(path.stem + ".views" + (path.suffix or ".db")))
 
 
-def open_sqlite_store(events_path: str, views_path: str | None = None, lock_timeout: int = 5) -> Store:
+def open_sqlite_store(
+    events_path: str, views_path: str | None = None, lock_timeout: int = 5
+) -> Store:
     """Open (creating if needed) the SQLite event store and its views file."""
     views_path = views_path or views_path_for(events_path)
     try:

@@ -32,7 +32,7 @@ class Applied:
         self.stream = str(event.originator_id)
         self.version = event.originator_version
         self.type = event_type(event)
-        self.recorded_at = rfc3339(event.timestamp)
+        self.recorded_at = rfc3339(getattr(event, "timestamp"))  # noqa: B009 - not on the protocol
         self.actor = event_actor(event)
         self.data = event_data(event)
 
@@ -80,8 +80,17 @@ class ViewWriter:
         d = e.data
         c.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (d["slug"], e.stream, d["name"], d["kind"], d["url"], Reliability.F.value,
-             e.version, e.position, e.recorded_at),
+            (
+                d["slug"],
+                e.stream,
+                d["name"],
+                d["kind"],
+                d["url"],
+                Reliability.F.value,
+                e.version,
+                e.position,
+                e.recorded_at,
+            ),
         )
 
     def source_updated(self, c: Cursor, e: Applied) -> None:
@@ -112,8 +121,17 @@ class ViewWriter:
         d = e.data
         c.execute(
             "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (d["slug"], e.stream, d["name"], d["unit"], d["description"], e.version,
-             e.position, e.recorded_at, "{}"),
+            (
+                d["slug"],
+                e.stream,
+                d["name"],
+                d["unit"],
+                d["description"],
+                e.version,
+                e.position,
+                e.recorded_at,
+                "{}",
+            ),
         )
         self.refresh_estimate(c, d["slug"], e)
 
@@ -151,8 +169,16 @@ class ViewWriter:
         state["origin"] = origin_of(state)
         c.execute(
             "INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.stream, state["metric"], state["origin"], state["reported_by"],
-             state["status"], e.version, e.position, dumps(state)),
+            (
+                e.stream,
+                state["metric"],
+                state["origin"],
+                state["reported_by"],
+                state["status"],
+                e.version,
+                e.position,
+                dumps(state),
+            ),
         )
         self.add_claim_version(c, e, state, e.position)
         self.refresh_estimate(c, state["metric"], e)
@@ -177,8 +203,14 @@ class ViewWriter:
         state["origin"] = origin_of(state)
         c.execute(
             "UPDATE claims SET origin=?, reported_by=?, status=?, version=?, state=? WHERE id=?",
-            (state["origin"], state["reported_by"], state["status"], e.version, dumps(state),
-             e.stream),
+            (
+                state["origin"],
+                state["reported_by"],
+                state["status"],
+                e.version,
+                dumps(state),
+                e.stream,
+            ),
         )
         self.add_claim_version(c, e, state, row[1])
         self.refresh_estimate(c, state["metric"], e)
@@ -188,8 +220,15 @@ class ViewWriter:
     ) -> None:
         c.execute(
             "INSERT INTO claim_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (e.stream, e.version, e.position, e.recorded_at, state["metric"],
-             recorded_position, dumps(state)),
+            (
+                e.stream,
+                e.version,
+                e.position,
+                e.recorded_at,
+                state["metric"],
+                recorded_position,
+                dumps(state),
+            ),
         )
 
     # API keys
@@ -198,8 +237,16 @@ class ViewWriter:
         d = e.data
         c.execute(
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (e.stream, d["name"], d["role"], d["key_hash"], e.recorded_at, e.actor,
-             e.version, e.position),
+            (
+                e.stream,
+                d["name"],
+                d["role"],
+                d["key_hash"],
+                e.recorded_at,
+                e.actor,
+                e.version,
+                e.position,
+            ),
         )
 
     def key_revoked(self, c: Cursor, e: Applied) -> None:

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def get_snapshot(
     services: ServicesDep,
     _: Reader,
-    known_at: Annotated[str | None, Query(description="RFC 3339 time or date; default now.")] = None,
+    known_at: Annotated[
+        str | None, Query(description="RFC 3339 time or date; default now.")
+    ] = None,
 ) -> SnapshotPublic:
     """Every metric's default estimate as the ledger knew it at `known_at`."""
     moment = parse_known_at(known_at) or now_text()

@@ -96,7 +96,10 @@ BATCH_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/RecordClaimRequest"}}
+                "schema": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/RecordClaimRequest"},
+                }
             },
             "application/x-ndjson": {"schema": {"type": "string"}},
         },
@@ -108,29 +111,45 @@ def parse_batch(raw: bytes) -> list[RecordClaimRequest]:
     """A JSON array, or NDJSON (one claim per line)."""
     text = raw.decode("utf-8", errors="strict").strip()
     try:
-        items: Any = json.loads(text) if text.startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()
-        ]
+        items: Any = (
+            json.loads(text)
+            if text.startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
     except ValueError:
-        raise ApiProblem(400, "malformed-json", "Malformed JSON", "the body is not a JSON array or NDJSON") from None
+        raise ApiProblem(
+            400, "malformed-json", "Malformed JSON", "the body is not a JSON array or NDJSON"
+        ) from None
     if not isinstance(items, list) or not items:
         raise ApiProblem(
-            422, "validation", "Validation failed", "a batch is a non-empty list of claims",
+            422,
+            "validation",
+            "Validation failed",
+            "a batch is a non-empty list of claims",
             errors=[{"field": "", "message": "must be a non-empty JSON array or NDJSON"}],
         )
     if len(items) > MAX_BATCH:
         raise ApiProblem(
-            422, "validation", "Validation failed", f"a batch holds at most {MAX_BATCH} claims",
+            422,
+            "validation",
+            "Validation failed",
+            f"a batch holds at most {MAX_BATCH} claims",
             errors=[{"field": "", "message": f"at most {MAX_BATCH} claims"}],
         )
     try:
         return CLAIMS_ADAPTER.validate_python(items)
     except ValidationError as error:
-        errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
-        raise ApiProblem(422, "validation", "Validation failed", "some claims are invalid", errors=errors) from None
+        errors = [
+            {"field": field_name(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()
+        ]
+        raise ApiProblem(
+            422, "validation", "Validation failed", "some claims are invalid", errors=errors
+        ) from None
 
 
-@router.post("/batch", status_code=201, response_model=BatchRecordedPublic, openapi_extra=BATCH_BODY)
+@router.post(
+    "/batch", status_code=201, response_model=BatchRecordedPublic, openapi_extra=BATCH_BODY
+)
 async def record_claims(
     request: Request,
     services: ServicesDep,
@@ -148,7 +167,9 @@ async def record_claims(
         recorded = services.store.ledger.record_claims(
             [c.to_fields() for c in claims], principal.actor
         )
-        body = BatchRecordedPublic(ids=[str(c.id) for c in recorded.claims], position=recorded.position)
+        body = BatchRecordedPublic(
+            ids=[str(c.id) for c in recorded.claims], position=recorded.position
+        )
         return json_response(body, 201, write_headers(recorded.position))
 
     digest = body_hash(claims)
@@ -171,7 +192,9 @@ def list_claims(
     """Claims in the order they were recorded, filtered by metric, origin, reporter or status."""
     filters = ClaimFilters(metric, origin, reported_by, status.value if status else None)
     page = services.store.queries.claims(filters, cursor, limit)
-    return ClaimPagePublic(items=[claim_public(s) for s in page.items], next_cursor=page.next_cursor)
+    return ClaimPagePublic(
+        items=[claim_public(s) for s in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic)
@@ -200,7 +223,11 @@ def changed(saved_claim: Claim, position: int) -> Response:
 
 @router.post("/{claim_id}/corrections", response_model=ClaimPublic)
 def correct_claim(
-    claim_id: str, body: CorrectClaimRequest, services: ServicesDep, principal: Editor, version: IfMatch
+    claim_id: str,
+    body: CorrectClaimRequest,
+    services: ServicesDep,
+    principal: Editor,
+    version: IfMatch,
 ) -> Response:
     """Fix a data-entry mistake; the old values stay in the history."""
     saved = services.store.ledger.correct_claim(
@@ -211,25 +238,41 @@ def correct_claim(
 
 @router.post("/{claim_id}/retraction", response_model=ClaimPublic)
 def retract_claim(
-    claim_id: str, body: RetractClaimRequest, services: ServicesDep, principal: Editor, version: IfMatch
+    claim_id: str,
+    body: RetractClaimRequest,
+    services: ServicesDep,
+    principal: Editor,
+    version: IfMatch,
 ) -> Response:
     """Record that the source withdrew the claim."""
-    saved = services.store.ledger.retract_claim(claim_id_of(claim_id), body.reason, version, principal.actor)
+    saved = services.store.ledger.retract_claim(
+        claim_id_of(claim_id), body.reason, version, principal.actor
+    )
     return changed(saved.aggregate, saved.position)
 
 
 @router.post("/{claim_id}/reinstatement", response_model=ClaimPublic)
 def reinstate_claim(
-    claim_id: str, body: ReinstateClaimRequest, services: ServicesDep, principal: Editor, version: IfMatch
+    claim_id: str,
+    body: ReinstateClaimRequest,
+    services: ServicesDep,
+    principal: Editor,
+    version: IfMatch,
 ) -> Response:
     """Undo a retraction."""
-    saved = services.store.ledger.reinstate_claim(claim_id_of(claim_id), body.reason, version, principal.actor)
+    saved = services.store.ledger.reinstate_claim(
+        claim_id_of(claim_id), body.reason, version, principal.actor
+    )
     return changed(saved.aggregate, saved.position)
 
 
 @router.post("/{claim_id}/assessments", response_model=ClaimPublic)
 def assess_claim(
-    claim_id: str, body: AssessClaimRequest, services: ServicesDep, principal: Editor, version: IfMatch
+    claim_id: str,
+    body: AssessClaimRequest,
+    services: ServicesDep,
+    principal: Editor,
+    version: IfMatch,
 ) -> Response:
     """Grade the claim's credibility (1 confirmed … 6 cannot be judged)."""
     saved = services.store.ledger.assess_claim(

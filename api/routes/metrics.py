@@ -45,7 +45,9 @@ def define_metric(
         headers["Location"] = f"/v1/metrics/{body.id}"
         return json_response(new_metric_public(saved.aggregate, saved.position), 201, headers)
 
-    return idempotent(services, principal, "POST /v1/metrics", idempotency_key, body_hash(body), act)
+    return idempotent(
+        services, principal, "POST /v1/metrics", idempotency_key, body_hash(body), act
+    )
 
 
 def new_metric_public(metric: Metric, position: int) -> MetricPublic:
@@ -56,8 +58,14 @@ def new_metric_public(metric: Metric, position: int) -> MetricPublic:
         "description": metric.description,
         "version": metric.version,
         "estimate": {
-            "method": DEFAULT_METHOD, "low": None, "best": None, "high": None,
-            "considered": 0, "included": 0, "independent_origins": 0, "evidence": "none",
+            "method": DEFAULT_METHOD,
+            "low": None,
+            "best": None,
+            "high": None,
+            "considered": 0,
+            "included": 0,
+            "independent_origins": 0,
+            "evidence": "none",
         },
     }
     return metric_public(row, position)

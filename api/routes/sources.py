@@ -51,7 +51,9 @@ def register_source(
         headers["Location"] = f"/v1/sources/{body.id}"
         return json_response(source_answer(services, saved.aggregate), 201, headers)
 
-    return idempotent(services, principal, "POST /v1/sources", idempotency_key, body_hash(body), act)
+    return idempotent(
+        services, principal, "POST /v1/sources", idempotency_key, body_hash(body), act
+    )
 
 
 @router.get("", response_model=SourcePagePublic)
@@ -63,7 +65,9 @@ def list_sources(
 ) -> SourcePagePublic:
     """List sources by id, with claim counts."""
     page = services.store.queries.sources(cursor, limit)
-    return SourcePagePublic(items=[SourcePublic(**r) for r in page.items], next_cursor=page.next_cursor)
+    return SourcePagePublic(
+        items=[SourcePublic(**r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/{source_id:path}/ratings", response_model=SourcePublic)

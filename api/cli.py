@@ -1,0 +1,336 @@
+"""The `claimledger` command line: serve, worker, keys, estimate, rebuild, import, export."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from api.demo import load_demo
+from api.requests import RecordClaimRequest
+from api.services import Services, open_services
+from api.settings import Settings
+from api.times import parse_known_at
+from domain.errors import DomainError
+from domain.estimates import METHODS
+from domain.event_data import event_actor, event_data, event_type, rfc3339
+from domain.values import Role
+from projections.store import StoreUnavailable
+
+CLI_ACTOR = "cli"
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+app = typer.Typer(help="claimledger: a ledger of reported claims about contested figures.")
+keys_app = typer.Typer(help="Issue, list and revoke API keys.")
+app.add_typer(keys_app, name="keys")
+
+
+class CliError(Exception):
+    """One clear line for the user, then a non-zero exit."""
+
+
+@contextmanager
+def opened(catch_up: bool = True) -> Iterator[Services]:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise CliError(
+            f"bad setting CLAIMLEDGER_{str(first['loc'][0]).upper()}: {first['msg']}"
+        ) from None
+    try:
+        services = open_services(settings)
+    except (StoreUnavailable, ValueError) as error:
+        raise CliError(str(error)) from None
+    try:
+        if catch_up:
+            services.store.runner.catch_up()
+        yield services
+    finally:
+        services.store.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes (SQLite: 1).")] = 1,
+    demo: Annotated[bool, typer.Option(help="Load the §7 seed into an empty store.")] = False,
+) -> None:
+    """Run the HTTP API (and, in this process, the projections)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    if workers != 1:
+        raise CliError(
+            "several API workers need a shared store and `claimledger worker`; "
+            "on the embedded SQLite store use --workers 1"
+        )
+    try:
+        settings = Settings()
+        services = open_services(settings)
+    except ValidationError as error:
+        raise CliError(f"bad setting: {error.errors()[0]['msg']}") from None
+    except (StoreUnavailable, ValueError) as error:
+        raise CliError(str(error)) from None
+
+    def started(active: Services) -> None:
+        if demo:
+            loaded = load_demo(active.store.ledger)
+            console.print(
+                "Demo data loaded." if loaded else "Store not empty: demo data not loaded."
+            )
+        announce(active, host, port)
+
+    uvicorn.run(
+        create_app(services=services, on_started=started),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
+    services.store.close()
+
+
+def announce(services: Services, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]claimledger[/] on {base}  (API docs: {base}/docs)")
+    console.print(f"  events: {services.store.paths[0]}   views: {services.store.paths[1]}")
+    if services.settings.admin_key is not None:
+        console.print("  admin key: the value of CLAIMLEDGER_ADMIN_KEY")
+    elif services.store.queries.count_keys() == 0:
+        issued = services.store.ledger.issue_key("bootstrap admin", Role.ADMIN, CLI_ACTOR)
+        services.store.runner.catch_up()
+        console.print(f"  admin key (shown once, keep it): [bold]{issued.secret}[/]")
+    else:
+        console.print(
+            "  keys exist; issue another with: claimledger keys create --name N --role admin"
+        )
+    example = f"{base}/v1/metrics/dprk-in-russia/killed/estimate"
+    console.print(f"  try: curl -H 'Authorization: Bearer <key>' {example}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the projections alone, until interrupted."""
+    with opened(catch_up=False) as services:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        runner = services.store.runner
+        runner.catch_up()
+        runner.start()
+        console.print(f"projecting from position {runner.position}; Ctrl-C to stop")
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        runner.stop()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what holds the key.")],
+    role: Annotated[Role, typer.Option(help="reader, contributor, editor or admin.")],
+) -> None:
+    """Issue a key and print its secret once."""
+    with opened() as services:
+        issued = services.store.ledger.issue_key(name, role, CLI_ACTOR)
+        services.store.runner.catch_up()
+        console.print(f"id: {issued.key.id}")
+        console.print(f"secret (shown once): {issued.secret}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    with opened() as services:
+        table = Table("id", "name", "role", "created", "revoked")
+        for row in services.store.queries.api_keys():
+            table.add_row(
+                row["id"], row["name"], row["role"], row["created_at"], row["revoked_at"] or ""
+            )
+        console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key."""
+    try:
+        stream = UUID(key_id)
+    except ValueError:
+        raise CliError(f"{key_id!r} is not a key id (a UUID)") from None
+    with opened() as services:
+        services.store.ledger.revoke_key(stream, None, CLI_ACTOR)
+        services.store.runner.catch_up()
+        console.print(f"revoked {key_id}")
+
+
+@app.command()
+def estimate(
+    metric: Annotated[str, typer.Argument(help="Metric id, e.g. dprk-in-russia/killed.")],
+    known_at: Annotated[str | None, typer.Option(help="RFC 3339 time or date.")] = None,
+    valid_at: Annotated[str | None, typer.Option(help="Only claims as of this date.")] = None,
+    method: Annotated[str, typer.Option(help=" or ".join(METHODS))] = "weighted-median",
+) -> None:
+    """Print a metric's estimate, now or as known at a moment, with its explanation."""
+    if method not in METHODS:
+        raise CliError(f"unknown method {method!r}; use {' or '.join(METHODS)}")
+    try:
+        cut_off = parse_known_at(known_at)
+        valid = date.fromisoformat(valid_at) if valid_at else None
+    except ValueError:
+        raise CliError(f"{valid_at!r} is not a date (YYYY-MM-DD)") from None
+    except Exception as error:
+        raise CliError(str(error)) from None
+    with opened() as services:
+        answer = services.store.queries.estimate(metric, method, cut_off, valid)
+    e = answer.estimate
+    console.print(
+        f"[bold]{metric}[/] ({answer.unit}), {e.method}, position {answer.position}"
+        + (f", as known at {cut_off}" if cut_off else "")
+    )
+    console.print(
+        f"low {fmt(e.low)}  best [bold]{fmt(e.best)}[/]  high {fmt(e.high)}  "
+        f"included {e.included}/{e.considered}  evidence {e.evidence.value}"
+    )
+    table = Table("claim", "origin", "point", "weight", "status", "reason")
+    for line in e.explanation:
+        table.add_row(
+            line.claim,
+            line.origin,
+            fmt(line.point),
+            fmt(line.weight),
+            line.status.value,
+            line.reason,
+        )
+    console.print(table)
+
+
+def fmt(value: Decimal | None) -> str:
+    return "—" if value is None else format(value.normalize(), "f")
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild every projection from position 0 (stop the server first)."""
+    with opened(catch_up=False) as services:
+        store = services.store
+        total = store.ledger.max_position()
+        store.views.clear()
+        store.runner = type(store.runner)(store.ledger, store.views)
+        with Progress(console=console) as progress:
+            task = progress.add_task("replaying events", total=total or None)
+            store.runner.catch_up(lambda n: progress.advance(task, n))
+        console.print(f"rebuilt the views up to position {store.views.position()}")
+
+
+@app.command("import")
+def import_claims(
+    file: Annotated[Path, typer.Argument(help="JSON Lines, one claim per line.")],
+    batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
+) -> None:
+    """Record the claims of a JSON Lines file, in all-or-nothing batches."""
+    if not file.is_file():
+        raise CliError(f"{file}: no such file")
+    lines = [(n, line) for n, line in enumerate(file.read_text().splitlines(), 1) if line.strip()]
+    claims = []
+    for number, line in lines:
+        try:
+            claims.append(RecordClaimRequest.model_validate_json(line).to_fields())
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CliError(f"{file}:{number}: {where}: {first['msg']}; nothing imported") from None
+    with opened() as services, Progress(console=console) as progress:
+        task = progress.add_task("importing claims", total=len(claims))
+        for start in range(0, len(claims), batch_size):
+            chunk = claims[start : start + batch_size]
+            services.store.ledger.record_claims(chunk, CLI_ACTOR)
+            progress.advance(task, len(chunk))
+        services.store.runner.catch_up()
+    console.print(f"imported {len(claims)} claims")
+
+
+@app.command()
+def export(
+    events: Annotated[bool, typer.Option("--events", help="Raw events instead of claims.")] = False,
+) -> None:
+    """Write claims (or every event) to standard output as JSON Lines."""
+    with opened() as services:
+        if events:
+            export_events(services)
+        else:
+            export_claims(services)
+
+
+def export_claims(services: Services) -> None:
+    from projections.queries import ClaimFilters
+
+    cursor = None
+    while True:
+        page = services.store.queries.claims(ClaimFilters(), cursor, 1000)
+        for item in page.items:
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def export_events(services: Services) -> None:
+    ledger = services.store.ledger
+    position = 0
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("exporting events", total=ledger.max_position() or None)
+        while batch := ledger.recorder.select_notifications(
+            start=position, limit=1000, inclusive_of_start=False
+        ):
+            for notification in batch:
+                event = ledger.mapper.to_domain_event(notification)
+                record: dict[str, Any] = {
+                    "position": notification.id,
+                    "stream": str(event.originator_id),
+                    "version": event.originator_version,
+                    "type": event_type(event),
+                    "recorded_at": rfc3339(event.timestamp),
+                    "actor": event_actor(event),
+                    "data": event_data(event),
+                }
+                sys.stdout.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            position = batch[-1].id
+            progress.advance(task, len(batch))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CliError as error:
+        errors.print(f"claimledger: {error}", highlight=False)
+        sys.exit(2)
+    except DomainError as error:
+        errors.print(f"claimledger: {error}", highlight=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as error:  # click usage errors and the unexpected: one line, no traceback
+        code = getattr(error, "exit_code", None)
+        if hasattr(error, "format_message") and isinstance(code, int):
+            errors.print(f"claimledger: {error.format_message()}", highlight=False)
+            sys.exit(code)
+        if type(error).__name__ == "Exit" and isinstance(code, int):
+            sys.exit(code)
+        errors.print(f"claimledger: {type(error).__name__}: {error}", highlight=False)
+        sys.exit(1)
