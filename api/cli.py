@@ -33,7 +33,7 @@ from domain.values import Role
 from projections.store import StoreUnavailable
 
 CLI_ACTOR = "cli"
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(help="claimledger: a ledger of reported claims about contested figures.")
 keys_app = typer.Typer(help="Issue, list and revoke API keys.")

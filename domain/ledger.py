@@ -106,10 +106,11 @@ class Ledger(Application[UUID]):
         actor: str,
     ) -> Saved[Source]:
         """Register a source; with a reliability, it is rated in the same transaction."""
-        source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
-        if reliability is not None and reliability is not Reliability.F:
-            source.rate(reliability, actor=actor, reason="initial rating")
+        # Events are made under the write lock so recorded_at grows with position.
         with self._writing():
+            source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
+            if reliability is not None and reliability is not Reliability.F:
+                source.rate(reliability, actor=actor, reason="initial rating")
             return Saved(source, self._save_new(source, "source", slug))
 
     def update_source(
@@ -146,10 +147,10 @@ class Ledger(Application[UUID]):
         self, slug: str, name: str, unit: str, description: str | None, actor: str
     ) -> Saved[Metric]:
         """Define a metric to be estimated."""
-        metric = Metric(
-            slug=slug, name=name, unit=unit, description=description, actor=actor, reason=None
-        )
         with self._writing():
+            metric = Metric(
+                slug=slug, name=name, unit=unit, description=description, actor=actor, reason=None
+            )
             return Saved(metric, self._save_new(metric, "metric", slug))
 
     def get_metric(self, slug: str) -> Metric:
@@ -176,8 +177,8 @@ class Ledger(Application[UUID]):
             problems += self._claim_problems(fields, units, known_sources, prefix)
         if problems:
             raise ValidationFailed(problems)
-        claims = [new_claim(fields, actor) for fields in batch_fields]
         with self._writing():
+            claims = [new_claim(fields, actor) for fields in batch_fields]
             return RecordedClaims(claims, self._save(*claims))
 
     def correct_claim(
@@ -232,10 +233,10 @@ class Ledger(Application[UUID]):
     def issue_key(self, name: str, role: Role, actor: str) -> IssuedKey:
         """Issue a key; its secret is returned here and never stored."""
         secret = new_secret()
-        key = ApiKey(
-            name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
-        )
         with self._writing():
+            key = ApiKey(
+                name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
+            )
             return IssuedKey(key, secret, self._save(key))
 
     def revoke_key(self, key_id: UUID, reason: str | None, actor: str) -> Saved[ApiKey]:
