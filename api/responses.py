@@ -96,6 +96,23 @@ class HistoryEventPublic(BaseModel):
     data: dict[str, Any] = Field(description="Event fields; decimals as plain strings.")
 
 
+class AuditEventPublic(BaseModel):
+    position: int
+    leaf_index: int = Field(description="Dense 0-based index in the Merkle log.")
+    stream: str
+    version: int
+    type: str
+    recorded_at: str
+    actor: str
+    data: dict[str, Any] = Field(description="Event fields; decimals as plain strings.")
+    leaf_hash: str = Field(description="SHA-256(0x00 || canonical bytes), lowercase hex.")
+
+
+class AuditPagePublic(BaseModel):
+    events: list[AuditEventPublic]
+    next_after: int | None
+
+
 class ClaimHistoryPublic(BaseModel):
     claim: str
     events: list[HistoryEventPublic]

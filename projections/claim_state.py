@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,26 @@ def as_known(state: ClaimState, recorded_position: int) -> ClaimAsKnown:
         status=ClaimStatus(state["status"]),
         credibility=int(state["credibility"]),
     )
+
+
+def canonical_bytes(
+    stream: str, version: int, type_: str, recorded_at: str, actor: str, data: Any
+) -> bytes:
+    """§6: the event as the feed shows it, as canonical JSON in UTF-8."""
+    envelope = {
+        "stream": stream,
+        "version": version,
+        "type": type_,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "data": data,
+    }
+    return dumps(envelope).encode()
+
+
+def leaf_hash(canonical: bytes) -> str:
+    """RFC 9162 leaf hash, lowercase hex: SHA-256(0x00 || bytes)."""
+    return hashlib.sha256(b"\x00" + canonical).hexdigest()
 
 
 def dumps(value: Any) -> str:

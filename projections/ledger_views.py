@@ -46,8 +46,11 @@ class LedgerViews(SQLiteTrackingRecorder):
         last = events[-1][1]
         with self.datastore.transaction(commit=True) as c:
             cursor = c.sqlite_cursor  # the raw cursor: execute() returns it
+            next_leaf = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event_index"
+            leaf_index = cursor.execute(next_leaf).fetchone()[0]
             for event, position in events:
-                self.writer.apply(cursor, event, position)
+                self.writer.apply(cursor, event, position, leaf_index)
+                leaf_index += 1
             self._insert_tracking(c, Tracking(APPLICATION_NAME, last))
         return last
 

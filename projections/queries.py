@@ -226,6 +226,20 @@ class LedgerQueries:
             answers = [self._estimate(c, s, DEFAULT_METHOD, known_at, None) for s in slugs]
             return position_at(c, known_at), answers
 
+    # Audit feed
+
+    def audit_events(self, after: int, limit: int) -> tuple[list[Row], int | None]:
+        """Events after a position, in order, as §5/§6 show them; and the next `after`."""
+        with self._reading() as c:
+            rows = c.execute(
+                "SELECT position, leaf_index, stream, version, type, recorded_at, actor, data, "
+                "leaf_hash FROM event_index WHERE position > ? ORDER BY position LIMIT ?",
+                (after, limit + 1),
+            ).fetchall()
+        events = [{**dict(r), "data": json.loads(r["data"])} for r in rows[:limit]]
+        more = len(rows) > limit
+        return events, (events[-1]["position"] if more else None)
+
     # API keys
 
     def key_by_hash(self, key_hash: str) -> Row | None:

@@ -19,9 +19,12 @@ VIEW_TABLES = (
 
 CREATE_STATEMENTS = [
     # Every event once, as the feed and claim history show it (data is canonical JSON).
+    # leaf_index is dense (positions may have gaps); leaf_hash is RFC 9162's, of the
+    # event's canonical bytes (§6).
     "CREATE TABLE IF NOT EXISTS event_index ("
-    "position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, "
-    "type TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL)",
+    "position INTEGER PRIMARY KEY, leaf_index INTEGER NOT NULL UNIQUE, stream TEXT NOT NULL, "
+    "version INTEGER NOT NULL, type TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+    "actor TEXT NOT NULL, data TEXT NOT NULL, leaf_hash TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS event_index_by_stream ON event_index (stream, version)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (recorded_at, position)",
     "CREATE TABLE IF NOT EXISTS sources ("

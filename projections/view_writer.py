@@ -17,7 +17,14 @@ from eventsourcing.domain import DomainEventProtocol
 from domain.estimates import DEFAULT_METHOD, METHODS, Estimate
 from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import ClaimStatus, Credibility, Reliability, decimal_text
-from projections.claim_state import ClaimState, as_known, dumps, origin_of
+from projections.claim_state import (
+    ClaimState,
+    as_known,
+    canonical_bytes,
+    dumps,
+    leaf_hash,
+    origin_of,
+)
 
 Cursor = Any
 Handler = Callable[[Cursor, "Applied"], None]
@@ -56,20 +63,26 @@ class ViewWriter:
             "ApiKey.Revoked": self.key_revoked,
         }
 
-    def apply(self, c: Cursor, event: DomainEventProtocol[Any], position: int) -> None:
-        applied = Applied(event, position)
+    def apply(
+        self, c: Cursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
+    ) -> None:
+        e = Applied(event, position)
+        canonical = canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
         c.execute(
-            "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 position,
-                applied.stream,
-                applied.version,
-                applied.type,
-                applied.recorded_at,
-                applied.actor,
-                dumps(applied.data),
+                leaf_index,
+                e.stream,
+                e.version,
+                e.type,
+                e.recorded_at,
+                e.actor,
+                dumps(e.data),
+                leaf_hash(canonical),
             ),
         )
+        applied = e
         handler = self.handlers.get(applied.type)
         if handler is not None:
             handler(c, applied)

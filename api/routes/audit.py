@@ -1,4 +1,4 @@
-"""Audit: every metric's estimate as known at a moment."""
+"""Audit: the global event feed, and every metric's estimate as known at a moment."""
 
 from __future__ import annotations
 
@@ -8,10 +8,22 @@ from fastapi import APIRouter, Query
 
 from api.deps import Reader, ServicesDep
 from api.presenters import estimate_public
-from api.responses import SnapshotPublic
+from api.responses import AuditEventPublic, AuditPagePublic, SnapshotPublic
 from api.times import now_text, parse_known_at
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("/events", response_model=AuditPagePublic)
+def list_events(
+    services: ServicesDep,
+    _: Reader,
+    after: Annotated[int, Query(ge=0, description="Exclusive start position; 0 is the start.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPagePublic:
+    """Every event in position order, with what a client needs to recompute its leaf hash."""
+    events, next_after = services.store.queries.audit_events(after, limit)
+    return AuditPagePublic(events=[AuditEventPublic(**e) for e in events], next_after=next_after)
 
 
 @router.get("/snapshot", response_model=SnapshotPublic)
