@@ -117,8 +117,7 @@ def test_a_slug_that_is_not_a_string_has_a_problem(slug):
 
 
 def test_a_slug_with_a_trailing_newline_is_refused():
-    # given a pattern anchored with $, which also matches before a final newline in `match`
-    # then the newline still must not pass
+    # in Python's re, `$` also matches just before a final newline: the id must still fail
     assert slug_problem("source\n") is not None
 
 
