@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import BodyLimit, install_problem_handlers
-from api.routes import audit, claims, health, keys, metrics, sources
+from api.routes import audit, claims, health, integrity, keys, metrics, sources
 from api.services import Services, open_services
 from api.settings import Settings
 
@@ -55,7 +55,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for module in (sources, metrics, claims, keys, audit, health):
+    for module in (sources, metrics, claims, keys, audit, integrity, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -113,6 +113,35 @@ class AuditPagePublic(BaseModel):
     next_after: int | None
 
 
+class PublicKeyPublic(BaseModel):
+    key_id: str = Field(description="First 16 hex digits of the key's SHA-256.")
+    algorithm: str
+    public_key: str = Field(description="Raw 32-byte Ed25519 public key, base64.")
+
+
+class TreeHeadPublic(BaseModel):
+    tree_size: int
+    root_hash: str = Field(description="RFC 9162 Merkle tree hash, lowercase hex.")
+    timestamp: str
+    signature: str = Field(
+        description="Base64 Ed25519 over canonical JSON of {tree_size, root_hash, timestamp}."
+    )
+    key_id: str
+
+
+class InclusionProofPublic(BaseModel):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    audit_path: list[str]
+
+
+class ConsistencyProofPublic(BaseModel):
+    first: int
+    second: int
+    consistency_path: list[str]
+
+
 class ClaimHistoryPublic(BaseModel):
     claim: str
     events: list[HistoryEventPublic]

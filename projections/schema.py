@@ -15,6 +15,7 @@ VIEW_TABLES = (
     "claim_versions",
     "timeline",
     "api_keys",
+    "merkle_nodes",
 )
 
 CREATE_STATEMENTS = [
@@ -60,6 +61,11 @@ CREATE_STATEMENTS = [
     "metric TEXT NOT NULL, position INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
     "low TEXT, best TEXT, high TEXT, included INTEGER NOT NULL, "
     "PRIMARY KEY (metric, position))",
+    # Hashes of the Merkle log's aligned complete subtrees (level 0 = the leaves), so a
+    # root or a proof at any size costs O(log n) reads.
+    "CREATE TABLE IF NOT EXISTS merkle_nodes ("
+    "level INTEGER NOT NULL, start INTEGER NOT NULL, hash BLOB NOT NULL, "
+    "PRIMARY KEY (level, start)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS api_keys ("
     "id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
     "key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, created_by TEXT NOT NULL, "

@@ -2,7 +2,7 @@
 
 Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and writes
 `event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
-`timeline` and `api_keys`. Runs inside the caller's transaction; it never commits.
+`timeline`, `api_keys` and `merkle_nodes`. Runs inside the caller's transaction; it never commits.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from projections.claim_state import (
     leaf_hash,
     origin_of,
 )
+from projections.merkle import aligned_nodes_to_store
 
 Cursor = Any
 Handler = Callable[[Cursor, "Applied"], None]
@@ -82,10 +83,23 @@ class ViewWriter:
                 leaf_hash(canonical),
             ),
         )
+        self.seal(c, leaf_index, bytes.fromhex(leaf_hash(canonical)))
         applied = e
         handler = self.handlers.get(applied.type)
         if handler is not None:
             handler(c, applied)
+
+    def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
+        """Append the leaf to the Merkle log, storing the subtrees it completes."""
+
+        def stored(level: int, start: int) -> bytes:
+            row = c.execute(
+                "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+            ).fetchone()
+            return bytes(row[0])
+
+        for node in aligned_nodes_to_store(leaf_index, leaf, stored):
+            c.execute("INSERT INTO merkle_nodes VALUES (?, ?, ?)", tuple(node))
 
     # Sources
 
