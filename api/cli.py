@@ -103,6 +103,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        timeout_graceful_shutdown=5,
         access_log=False,
     )
     services.store.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -31,18 +32,30 @@ Cursor = Any
 Handler = Callable[[Cursor, "Applied"], None]
 
 
+@dataclass(frozen=True)
 class Applied:
-    """One event being applied: its envelope in the shapes the views store."""
+    """One event being applied, in the shapes the feed shows and the views store."""
 
-    def __init__(self, event: DomainEventProtocol[Any], position: int) -> None:
-        self.event = event
-        self.position = position
-        self.stream = str(event.originator_id)
-        self.version = event.originator_version
-        self.type = event_type(event)
-        self.recorded_at = rfc3339(getattr(event, "timestamp"))  # noqa: B009 - not on the protocol
-        self.actor = event_actor(event)
-        self.data = event_data(event)
+    position: int
+    stream: str
+    version: int
+    type: str
+    recorded_at: str
+    actor: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: DomainEventProtocol[Any], position: int) -> Applied:
+        timestamp = getattr(event, "timestamp")  # noqa: B009 - not on the protocol
+        return cls(
+            position=position,
+            stream=str(event.originator_id),
+            version=event.originator_version,
+            type=event_type(event),
+            recorded_at=rfc3339(timestamp),
+            actor=event_actor(event),
+            data=event_data(event),
+        )
 
 
 class ViewWriter:
@@ -67,12 +80,16 @@ class ViewWriter:
     def apply(
         self, c: Cursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
     ) -> None:
-        e = Applied(event, position)
+        self.apply_record(c, Applied.of(event, position), leaf_index)
+
+    def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+        """Index, seal and project one event given as the feed shows it."""
         canonical = canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
+        leaf = leaf_hash(canonical)
         c.execute(
             "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                position,
+                e.position,
                 leaf_index,
                 e.stream,
                 e.version,
@@ -80,14 +97,13 @@ class ViewWriter:
                 e.recorded_at,
                 e.actor,
                 dumps(e.data),
-                leaf_hash(canonical),
+                leaf,
             ),
         )
-        self.seal(c, leaf_index, bytes.fromhex(leaf_hash(canonical)))
-        applied = e
-        handler = self.handlers.get(applied.type)
+        self.seal(c, leaf_index, bytes.fromhex(leaf))
+        handler = self.handlers.get(e.type)
         if handler is not None:
-            handler(c, applied)
+            handler(c, e)
 
     def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
         """Append the leaf to the Merkle log, storing the subtrees it completes."""

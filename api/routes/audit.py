@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from api.deps import Reader, ServicesDep
 from api.presenters import estimate_public
@@ -24,6 +28,51 @@ def list_events(
     """Every event in position order, with what a client needs to recompute its leaf hash."""
     events, next_after = services.store.queries.audit_events(after, limit)
     return AuditPagePublic(events=[AuditEventPublic(**e) for e in events], next_after=next_after)
+
+
+HEARTBEAT_SECONDS = 15.0
+POLL_SECONDS = 0.2
+
+
+@router.get(
+    "/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def stream_events(
+    request: Request,
+    services: ServicesDep,
+    _: Reader,
+    after: Annotated[int, Query(ge=0, description="Exclusive start position.")] = 0,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="Resume after this position.")
+    ] = None,
+) -> StreamingResponse:
+    """The audit feed as Server-Sent Events, live; each event's `id` is its position."""
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        after = max(after, int(last_event_id.strip()))
+    queries = services.store.queries
+
+    async def events() -> AsyncIterator[str]:
+        position, idle = after, 0.0
+        yield "retry: 1000\n\n"
+        while not await request.is_disconnected():
+            page, _more = await run_in_threadpool(queries.audit_events, position, 500)
+            for event in page:
+                body = AuditEventPublic(**event).model_dump_json()
+                yield f"id: {event['position']}\nevent: {event['type']}\ndata: {body}\n\n"
+                position = event["position"]
+            if page:
+                idle = 0.0
+                continue
+            await asyncio.sleep(POLL_SECONDS)
+            idle += POLL_SECONDS
+            if idle >= HEARTBEAT_SECONDS:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
 @router.get("/snapshot", response_model=SnapshotPublic)
