@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import signal
@@ -22,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.demo import load_demo
+from api.remote_verify import VerifyFailed, verify_remote
 from api.requests import RecordClaimRequest
 from api.services import Services, open_services
 from api.settings import Settings
@@ -30,7 +32,9 @@ from domain.errors import DomainError
 from domain.estimates import METHODS
 from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import Role
+from projections.signing import verify_head
 from projections.store import StoreUnavailable
+from projections.verification import Divergence, compare_views, rebuild_in_memory, verify_log
 
 CLI_ACTOR = "cli"
 console = Console(soft_wrap=True)
@@ -239,6 +243,45 @@ def rebuild() -> None:
         console.print(f"rebuilt the views up to position {store.views.position()}")
 
 
+@app.command()
+def verify(
+    url: Annotated[str | None, typer.Option(help="Check a server from its HTTP API only.")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="A reader key for the audit feed (--url).")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Where --url keeps the last verified tree head.")
+    ] = None,
+) -> None:
+    """Recompute every leaf, the root and every view; name the first divergence (exit 1)."""
+    if url is not None:
+        verify_remote(url, key, state, console)
+        return
+    with opened(catch_up=False) as services:
+        store = services.store
+        until = store.views.position()
+        with Progress(console=errors, transient=True) as progress:
+            leaves = progress.add_task("recomputing leaves", total=until or None)
+            checked = verify_log(store.ledger, store.views, lambda n: progress.advance(leaves, n))
+            if isinstance(checked, Divergence):
+                raise VerifyFailed(checked.message)
+            views = progress.add_task("rebuilding the views", total=until or None)
+            rebuilt = rebuild_in_memory(store.ledger, until, lambda n: progress.advance(views, n))
+            divergence = compare_views(store.views, rebuilt)
+            rebuilt.datastore.close()
+        if divergence is not None:
+            raise VerifyFailed(divergence.message)
+        head = services.signer.sign(checked.events, checked.root_hash)
+        if not verify_head(base64.b64decode(services.signer.public_key_base64()), head):
+            raise VerifyFailed("the signing key does not verify its own tree head")
+        lag = store.ledger.max_position() - until
+        console.print(
+            f"verified {checked.events} events: every leaf, root {checked.root_hash}, "
+            f"the signature (key {head.key_id}) and every view"
+            + (f"; {lag} newer events are not projected yet" if lag > 0 else "")
+        )
+
+
 @app.command("import")
 def import_claims(
     file: Annotated[Path, typer.Argument(help="JSON Lines, one claim per line.")],
@@ -321,6 +364,9 @@ def main() -> None:
     except CliError as error:
         errors.print(f"claimledger: {error}", highlight=False)
         sys.exit(2)
+    except VerifyFailed as error:
+        errors.print(f"claimledger verify: FAILED: {error}", highlight=False)
+        sys.exit(1)
     except DomainError as error:
         errors.print(f"claimledger: {error}", highlight=False)
         sys.exit(1)

@@ -7,15 +7,15 @@ is fast and a crash mid-batch leaves neither rows nor position behind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from projections.schema import CREATE_STATEMENTS, VIEW_TABLES
-from projections.view_writer import ViewWriter
+from projections.schema import CREATE_STATEMENTS, KEY_COLUMNS, VIEW_TABLES
+from projections.view_writer import Applied, ViewWriter
 
 APPLICATION_NAME = "ledger"
 
@@ -41,18 +41,25 @@ class LedgerViews(SQLiteTrackingRecorder):
 
         Raises the library's IntegrityError when another runner got there first.
         """
-        if not events:
+        return self.apply_records([Applied.of(event, position) for event, position in events])
+
+    def apply_records(self, records: Sequence[Applied]) -> int:
+        """Apply events given as the audit feed shows them; see `apply`."""
+        if not records:
             return self.position()
-        last = events[-1][1]
         with self.datastore.transaction(commit=True) as c:
+            # Write before any read: the transaction is deferred, and in WAL mode one that
+            # read first cannot wait for the write lock (SQLITE_BUSY at once when another
+            # runner, or the idempotency store, wrote meanwhile). It also refuses an
+            # already tracked position before any work.
+            self._insert_tracking(c, Tracking(APPLICATION_NAME, records[-1].position))
             cursor = c.sqlite_cursor  # the raw cursor: execute() returns it
             next_leaf = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event_index"
             leaf_index = cursor.execute(next_leaf).fetchone()[0]
-            for event, position in events:
-                self.writer.apply(cursor, event, position, leaf_index)
+            for record in records:
+                self.writer.apply_record(cursor, record, leaf_index)
                 leaf_index += 1
-            self._insert_tracking(c, Tracking(APPLICATION_NAME, last))
-        return last
+        return records[-1].position
 
     def clear(self) -> None:
         """Empty every view and forget the position, so a replay starts from 0."""
@@ -66,6 +73,36 @@ class LedgerViews(SQLiteTrackingRecorder):
         tables: dict[str, list[tuple[Any, ...]]] = {}
         with self.datastore.transaction(commit=False) as c:
             for table in VIEW_TABLES:
-                c.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+                order = ", ".join(KEY_COLUMNS[table])
+                c.execute(f"SELECT * FROM {table} ORDER BY {order}")
                 tables[table] = [tuple(row) for row in c.fetchall()]
         return tables
+
+    def rows(self, table: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """A view's rows in key order, read in pages so a large view never sits in memory."""
+        keys = KEY_COLUMNS[table]
+        order = ", ".join(keys)
+        key_at = [self._column_index(table, k) for k in keys]
+        after: tuple[Any, ...] | None = None
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                if after is None:
+                    c.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT ?", (batch,))
+                else:
+                    marks = ", ".join("?" * len(keys))
+                    c.execute(
+                        f"SELECT * FROM {table} WHERE ({order}) > ({marks}) "
+                        f"ORDER BY {order} LIMIT ?",
+                        (*after, batch),
+                    )
+                page = [tuple(row) for row in c.fetchall()]
+            yield from page
+            if len(page) < batch:
+                return
+            after = tuple(page[-1][i] for i in key_at)
+
+    def _column_index(self, table: str, column: str) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {table} LIMIT 0")
+            names = [d[0] for d in c.sqlite_cursor.description]
+        return names.index(column)

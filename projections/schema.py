@@ -18,6 +18,19 @@ VIEW_TABLES = (
     "merkle_nodes",
 )
 
+# The key of each view's rows: how a divergence names "the first bad row".
+KEY_COLUMNS = {
+    "event_index": ("position",),
+    "sources": ("id",),
+    "source_ratings": ("source", "position"),
+    "metrics": ("id",),
+    "claims": ("id",),
+    "claim_versions": ("claim", "version"),
+    "timeline": ("metric", "position"),
+    "api_keys": ("id",),
+    "merkle_nodes": ("level", "start"),
+}
+
 CREATE_STATEMENTS = [
     # Every event once, as the feed and claim history show it (data is canonical JSON).
     # leaf_index is dense (positions may have gaps); leaf_hash is RFC 9162's, of the
