@@ -322,13 +322,16 @@ def export(
 
 
 def export_claims(services: Services) -> None:
+    from api.presenters import claim_public
     from projections.queries import ClaimFilters
 
     cursor = None
     while True:
         page = services.store.queries.claims(ClaimFilters(), cursor, 1000)
         for item in page.items:
-            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+            # The claim shape of §5: values are JSON numbers, as GET /v1/claims gives them.
+            record = claim_public(item).model_dump(mode="json")
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         if page.next_cursor is None:
             return
         cursor = page.next_cursor

@@ -52,7 +52,13 @@ class ProjectionRunner:
             )
             if not notifications:
                 return self._position
-            self._apply(notifications)
+            try:
+                self._apply(notifications)
+            except IntegrityError:
+                # Another runner (another process) applied these first: resume after it.
+                if not self._resume_from_tracked():
+                    raise
+                continue
             if on_progress is not None:
                 on_progress(len(notifications))
 
@@ -93,9 +99,11 @@ class ProjectionRunner:
             try:
                 self.catch_up()
                 self._subscribe_and_apply()
-            except IntegrityError:
-                log.info("another runner applied these events first; resuming after it")
-                self._position = self.views.position()
+            except IntegrityError as error:
+                if not self._resume_from_tracked():
+                    log.exception("the views refused events no other runner applied")
+                    self.error = error
+                    self._stopping.wait(1.0)
             except StopIteration:
                 return
             except Exception as error:  # keep serving reads; /readyz reports the lag
@@ -117,6 +125,21 @@ class ProjectionRunner:
         finally:
             subscription.stop()
             self._subscription = None
+
+    def _resume_from_tracked(self) -> bool:
+        """After the views refused a batch: skip to the position another runner reached.
+
+        False when the tracked position has not moved past ours, so no other runner
+        explains the refusal.
+        """
+        tracked = self.views.position()
+        if tracked <= self._position:
+            return False
+        log.info("another runner applied up to %d first; resuming after it", tracked)
+        with self._applied:
+            self._position = tracked
+            self._applied.notify_all()
+        return True
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         mapper = self.ledger.mapper

@@ -1,0 +1,110 @@
+"""The Idempotency-Key store, on the views file: claim, complete, replay, refuse, forget."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from projections.idempotency import (
+    RETENTION_SECONDS,
+    IdempotencyStore,
+    KeyInFlight,
+    KeyReused,
+    Remembered,
+)
+from projections.store import Store, open_sqlite_store
+
+pytestmark = pytest.mark.integration
+
+WHO, ROUTE, KEY = "key-1234", "POST /v1/claims", "retry-me"
+ANSWER = Remembered(201, {"Location": "/v1/claims/x", "X-Ledger-Position": "7"}, b'{"id":"x"}')
+
+
+@pytest.fixture
+def keys(store: Store) -> IdempotencyStore:
+    return store.idempotency
+
+
+def test_the_first_request_with_a_key_claims_it(keys: IdempotencyStore) -> None:
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") is None
+
+
+def test_a_completed_answer_is_replayed_for_the_same_key_and_body(keys: IdempotencyStore) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    keys.complete(WHO, ROUTE, KEY, ANSWER)
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+
+
+def test_the_same_key_with_another_body_is_refused_as_reused(keys: IdempotencyStore) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    with pytest.raises(KeyReused):
+        keys.begin(WHO, ROUTE, KEY, "body-b")
+    keys.complete(WHO, ROUTE, KEY, ANSWER)
+    with pytest.raises(KeyReused):
+        keys.begin(WHO, ROUTE, KEY, "body-b")
+
+
+def test_a_retry_while_the_first_request_is_pending_is_refused_as_in_flight(
+    keys: IdempotencyStore,
+) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    with pytest.raises(KeyInFlight):
+        keys.begin(WHO, ROUTE, KEY, "body-a")
+
+
+def test_an_abandoned_request_frees_its_key_for_a_retry(keys: IdempotencyStore) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    keys.abandon(WHO, ROUTE, KEY)
+    assert keys.begin(WHO, ROUTE, KEY, "body-b") is None
+
+
+def test_keys_are_scoped_to_the_principal_and_the_route(keys: IdempotencyStore) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    keys.complete(WHO, ROUTE, KEY, ANSWER)
+    assert keys.begin("another-principal", ROUTE, KEY, "body-b") is None
+    assert keys.begin(WHO, "POST /v1/sources", KEY, "body-b") is None
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+
+
+def test_answers_are_purged_after_24_hours_and_not_before(keys: IdempotencyStore) -> None:
+    keys.begin(WHO, ROUTE, KEY, "body-a")
+    keys.complete(WHO, ROUTE, KEY, ANSWER)
+    keys.begin(WHO, ROUTE, "pending", "body-c")
+    now = time.time()
+    assert keys.purge(now=now) == 0
+    assert keys.purge(now=now + RETENTION_SECONDS - 60) == 0
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+    assert keys.purge(now=now + RETENTION_SECONDS + 1) == 2
+    assert keys.begin(WHO, ROUTE, KEY, "body-b") is None
+
+
+def test_remembered_answers_survive_closing_and_reopening_the_store(
+    store: Store, events_path: Path
+) -> None:
+    store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+    store.idempotency.complete(WHO, ROUTE, KEY, ANSWER)
+    store.close()
+    reopened = open_sqlite_store(str(events_path))
+    try:
+        assert reopened.idempotency.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+        with pytest.raises(KeyReused):
+            reopened.idempotency.begin(WHO, ROUTE, KEY, "body-b")
+    finally:
+        reopened.close()
+
+
+def test_two_processes_sharing_the_views_file_see_each_others_keys(
+    store: Store, events_path: Path
+) -> None:
+    other = open_sqlite_store(str(events_path))
+    try:
+        store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+        with pytest.raises(KeyInFlight):
+            other.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+        store.idempotency.complete(WHO, ROUTE, KEY, ANSWER)
+        assert other.idempotency.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
+    finally:
+        other.close()

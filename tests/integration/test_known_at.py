@@ -1,0 +1,162 @@
+"""Estimates as known at a past moment, answered from stored versions and ratings."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import InfrastructureFactory
+
+from domain.event_data import rfc3339
+from domain.values import Credibility, Reliability
+from projections.ledger_views import LedgerViews
+from projections.queries import LedgerQueries, NotKnownYet
+from projections.store import Store, sqlite_env, views_path_for
+
+from .conftest import ACTOR, claim
+
+pytestmark = pytest.mark.integration
+
+
+def moment() -> str:
+    """Now, in the views' text form; the clock moves on before the next write."""
+    time.sleep(0.002)
+    now = rfc3339(datetime.now(UTC))
+    time.sleep(0.002)
+    return now
+
+
+def figures(low: int, best: int, high: int) -> tuple[Decimal | None, ...]:
+    return (Decimal(low), Decimal(best), Decimal(high))
+
+
+def views_alone(events_path: Path) -> LedgerQueries:
+    """Queries over the views file only: no ledger, no event store to replay."""
+    factory = InfrastructureFactory.construct(env=sqlite_env(views_path_for(str(events_path)), 5))
+    views = factory.tracking_recorder(LedgerViews)
+    assert isinstance(views, LedgerViews)
+    return LedgerQueries(views)
+
+
+def test_an_estimate_known_at_a_past_moment_ignores_a_later_retraction(
+    small_world: Store, events_path: Path
+) -> None:
+    store = small_world
+    before_claims = moment()
+    low = store.ledger.record_claim(claim("war/killed", 300, "outlet-a", "ministry"), ACTOR)
+    store.ledger.record_claim(claim("war/killed", 1000, "outlet-b", "agency"), ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    store.ledger.retract_claim(low.aggregate.id, "withdrawn", None, ACTOR)
+    store.runner.catch_up()
+
+    then = store.queries.estimate("war/killed", known_at=t)
+    now = store.queries.estimate("war/killed")
+    assert (then.estimate.low, then.estimate.best, then.estimate.high) == figures(300, 300, 1000)
+    assert then.estimate.included == 2
+    assert (now.estimate.low, now.estimate.best, now.estimate.high) == figures(1000, 1000, 1000)
+    assert now.estimate.included == 1
+    assert then.position == low.position + 1
+    assert now.position == store.ledger.max_position()
+
+    empty = store.queries.estimate("war/killed", known_at=before_claims)
+    assert empty.estimate.best is None
+    assert empty.estimate.included == 0
+
+
+def test_known_at_answers_come_from_the_views_file_without_the_event_store(
+    small_world: Store, events_path: Path
+) -> None:
+    store = small_world
+    low = store.ledger.record_claim(claim("war/killed", 300, "outlet-a", "ministry"), ACTOR)
+    store.ledger.record_claim(claim("war/killed", 1000, "outlet-b", "agency"), ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    store.ledger.retract_claim(low.aggregate.id, "withdrawn", None, ACTOR)
+    store.runner.catch_up()
+    store.close()
+
+    events_path.rename(events_path.with_name("moved-away.db"))
+    queries = views_alone(events_path)
+    try:
+        assert queries.estimate("war/killed", known_at=t).estimate.best == 300
+        assert queries.estimate("war/killed").estimate.best == 1000
+    finally:
+        queries.views.datastore.close()
+    assert not events_path.exists()
+
+
+def test_ratings_are_applied_as_they_were_known_at_the_moment(small_world: Store) -> None:
+    store = small_world
+    store.ledger.record_claims(
+        [
+            claim("war/killed", 150, "outlet-a", "ministry"),
+            claim("war/killed", 300, "outlet-b", "agency"),
+        ],
+        ACTOR,
+    )
+    store.ledger.rate_source("agency", Reliability.A, "good record", None, ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    store.ledger.rate_source("agency", Reliability.E, "fabricated figures", None, ACTOR)
+    store.runner.catch_up()
+
+    then = store.queries.estimate("war/killed", known_at=t).estimate
+    now = store.queries.estimate("war/killed").estimate
+    # At t: agency A (1.0 x 0.5) outweighs ministry F (0.5 x 0.5), so 300 is the median.
+    assert then.best == 300
+    assert then.included == 2
+    weights = {line.origin: line.weight for line in then.explanation}
+    assert weights == {"agency": Decimal("0.5"), "ministry": Decimal("0.25")}
+    # Now: agency is rated E and dropped.
+    assert now.best == 150
+    assert now.included == 1
+    agency_now = next(line for line in now.explanation if line.origin == "agency")
+    assert agency_now.status.value == "excluded"
+
+
+def test_assessments_and_corrections_after_the_moment_do_not_apply(small_world: Store) -> None:
+    store = small_world
+    a = store.ledger.record_claim(claim("war/killed", 100, "outlet-a", "ministry"), ACTOR)
+    store.ledger.record_claim(claim("war/killed", 400, "outlet-b", "agency"), ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    store.ledger.correct_claim(a.aggregate.id, {"value": Decimal(200)}, "typo", None, ACTOR)
+    store.ledger.assess_claim(a.aggregate.id, Credibility.IMPROBABLE, "doubtful", None, ACTOR)
+    store.runner.catch_up()
+
+    then = store.queries.estimate("war/killed", known_at=t).estimate
+    assert (then.low, then.best, then.high) == figures(100, 100, 400)
+    assert then.included == 2
+    now = store.queries.estimate("war/killed").estimate
+    assert (now.low, now.best, now.high) == figures(400, 400, 400)
+    assert now.included == 1
+
+
+def test_a_known_at_before_the_metric_was_defined_is_not_known_yet(
+    store: Store,
+) -> None:
+    t = moment()
+    store.ledger.define_metric("war/killed", "Killed", "people", None, ACTOR)
+    store.runner.catch_up()
+    with pytest.raises(NotKnownYet):
+        store.queries.estimate("war/killed", known_at=t)
+    assert store.queries.estimate("war/killed", known_at=moment()).estimate.included == 0
+
+
+def test_a_snapshot_gives_every_metric_defined_at_the_moment(small_world: Store) -> None:
+    store = small_world
+    store.ledger.record_claim(claim("war/killed", 300, "outlet-a", "ministry"), ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    store.ledger.define_metric("war/captured", "Captured", "people", None, ACTOR)
+    store.ledger.record_claim(claim("war/killed", 900, "outlet-b", "agency"), ACTOR)
+    store.runner.catch_up()
+
+    position, answers = store.queries.snapshot(t)
+    assert [a.metric for a in answers] == ["war/killed", "war/wounded"]
+    assert answers[0].estimate.best == 300
+    assert position == store.ledger.max_position() - 2
