@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from projections.idempotency import (
+    ABANDONED_AFTER_SECONDS,
     RETENTION_SECONDS,
     IdempotencyStore,
     KeyInFlight,
@@ -108,3 +109,17 @@ def test_two_processes_sharing_the_views_file_see_each_others_keys(
         assert other.idempotency.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
     finally:
         other.close()
+
+
+def test_a_pending_key_left_by_a_dead_process_is_claimed_again_after_a_minute(
+    store: Store,
+) -> None:
+    left_behind = time.time() - ABANDONED_AFTER_SECONDS - 1
+    with store.views.datastore.transaction(commit=True) as c:
+        c.execute(
+            "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
+            (WHO, ROUTE, KEY, "body-a", left_behind),
+        )
+    assert store.idempotency.begin(WHO, ROUTE, KEY, "body-a") is None
+    with pytest.raises(KeyInFlight):
+        store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
