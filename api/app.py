@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.openapi import document_problems
 from api.problems import BodyLimit, install_problem_handlers
 from api.routes import audit, claims, health, integrity, keys, metrics, sources
 from api.services import Services, open_services
@@ -57,5 +58,6 @@ def create_app(
     install_problem_handlers(app)
     for module in (sources, metrics, claims, keys, audit, integrity, health):
         app.include_router(module.router)
+    document_problems(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -19,7 +19,10 @@ def parse_known_at(text: str | None) -> str | None:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-    except ValueError:
+        # Zero-padded years (`0999-…`) so the text still sorts in time order; a moment
+        # that cannot be expressed in UTC (year 0 or 10000) is not a valid known_at.
+        utc = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ApiProblem(
             422,
             "validation",
@@ -27,7 +30,7 @@ def parse_known_at(text: str | None) -> str | None:
             f"known_at {text!r} is not an RFC 3339 time",
             errors=[{"field": "known_at", "message": "must be an RFC 3339 time or a date"}],
         ) from None
-    return rfc3339(moment)
+    return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def now_text() -> str:

@@ -61,12 +61,20 @@ def encode_cursor(value: str | int) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Any:
+def decode_cursor(cursor: str, kind: type[str] | type[int]) -> Any:
+    """The key a cursor of ours holds: a `str` (an id) or an `int` (a position)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise BadCursor(cursor) from error
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BadCursor(cursor)
+    if isinstance(value, int) and not 0 <= value < 2**63:  # SQLite's INTEGER
+        raise BadCursor(cursor)
+    if isinstance(value, str) and not value.isascii():  # ids are ASCII slugs
+        raise BadCursor(cursor)
+    return value
 
 
 class LedgerQueries:
@@ -90,7 +98,7 @@ class LedgerQueries:
             return dict(row)
 
     def sources(self, cursor: str | None, limit: int) -> Page:
-        after = str(decode_cursor(cursor)) if cursor else ""
+        after = decode_cursor(cursor, str) if cursor else ""
         with self._reading() as c:
             rows = c.execute(
                 SOURCE_SELECT + " WHERE s.id > ? ORDER BY s.id LIMIT ?", (after, limit + 1)
@@ -107,7 +115,7 @@ class LedgerQueries:
             return metric_row(row)
 
     def metrics(self, cursor: str | None, limit: int) -> Page:
-        after = str(decode_cursor(cursor)) if cursor else ""
+        after = decode_cursor(cursor, str) if cursor else ""
         with self._reading() as c:
             rows = c.execute(
                 METRIC_SELECT + " WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
@@ -131,7 +139,7 @@ class LedgerQueries:
             return state
 
     def claims(self, filters: ClaimFilters, cursor: str | None, limit: int) -> Page:
-        after = int(decode_cursor(cursor)) if cursor else 0
+        after = decode_cursor(cursor, int) if cursor else 0
         where = ["position > ?"]
         params: list[Any] = [after]
         for name in ("metric", "origin", "reported_by", "status"):

@@ -17,12 +17,17 @@ from api.times import now_text, parse_known_at
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
+MAX_POSITION = 2**63 - 1  # SQLite INTEGER: a larger `after` is not a position
+
 
 @router.get("/events", response_model=AuditPagePublic)
 def list_events(
     services: ServicesDep,
     _: Reader,
-    after: Annotated[int, Query(ge=0, description="Exclusive start position; 0 is the start.")] = 0,
+    after: Annotated[
+        int,
+        Query(ge=0, le=MAX_POSITION, description="Exclusive start position; 0 is the start."),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPagePublic:
     """Every event in position order, with what a client needs to recompute its leaf hash."""
@@ -31,6 +36,9 @@ def list_events(
 
 
 HEARTBEAT_SECONDS = 15.0
+# Characters JSON leaves raw but many SSE clients (str.splitlines, httpx) take for line
+# breaks, cutting an event's data in two; inside JSON strings their escapes mean the same.
+LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 POLL_SECONDS = 0.2
 
 
@@ -43,14 +51,21 @@ async def stream_events(
     request: Request,
     services: ServicesDep,
     _: Reader,
-    after: Annotated[int, Query(ge=0, description="Exclusive start position.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Exclusive start position.")
+    ] = 0,
     last_event_id: Annotated[
         str | None, Header(alias="Last-Event-ID", description="Resume after this position.")
     ] = None,
 ) -> StreamingResponse:
     """The audit feed as Server-Sent Events, live; each event's `id` is its position."""
-    if last_event_id is not None and last_event_id.strip().isdigit():
-        after = max(after, int(last_event_id.strip()))
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+    if (
+        last_event_id is not None
+        and last_event_id.strip().isascii()
+        and last_event_id.strip().isdigit()
+    ):
+        after = max(after, min(int(last_event_id.strip()), MAX_POSITION))
     queries = services.store.queries
 
     async def events() -> AsyncIterator[str]:
@@ -59,7 +74,7 @@ async def stream_events(
         while not await request.is_disconnected():
             page, _more = await run_in_threadpool(queries.audit_events, position, 500)
             for event in page:
-                body = AuditEventPublic(**event).model_dump_json()
+                body = AuditEventPublic(**event).model_dump_json().translate(LINE_BREAKS)
                 yield f"id: {event['position']}\nevent: {event['type']}\ndata: {body}\n\n"
                 position = event["position"]
             if page:

@@ -202,7 +202,10 @@ def get_claim(
     claim_id: str,
     services: ServicesDep,
     _: Reader,
-    version: Annotated[int | None, Query(ge=1, description="The claim as of this version.")] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=2**63 - 1, description="The claim as of this version."),
+    ] = None,
 ) -> Response:
     """A claim's current state, or its state as of version N."""
     state = services.store.queries.claim(str(claim_id_of(claim_id)), version)

@@ -1,0 +1,105 @@
+"""The problem answers of every route, named in `/openapi.json` (RFC 9457 bodies).
+
+FastAPI documents only the success answer and its own 422 shape; this adds, per operation,
+each problem status it can give (§5), as `application/problem+json` with the
+`ProblemPublic` schema, so clients and contract tests know every answer they may get.
+What an operation can answer is read from the operation itself: its parameters
+(`X-Min-Position` comes with authentication, `If-Match` with preconditions), its
+path parameters, its body and its success status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.problems import PROBLEM_TYPE
+from api.responses import ProblemPublic
+
+PROBLEM_REF = "#/components/schemas/ProblemPublic"
+METHODS = ("get", "put", "post", "delete", "patch")
+
+DESCRIPTIONS = {
+    400: "Malformed JSON: the body does not parse.",
+    401: "No valid API key (`WWW-Authenticate: Bearer`).",
+    403: "The key's role is too low for this route.",
+    404: "Not found (or, with `known_at`, not yet defined then).",
+    409: "Conflict: the id exists, the change does not apply in the current state, "
+    "or a request with the same Idempotency-Key is still running.",
+    412: "If-Match is not the current ETag (the current one is in `ETag`).",
+    413: "The request body is over the size limit (1 MiB).",
+    422: "Validation failed: `errors` names each field and what is wrong.",
+    428: "If-Match is required: send the ETag you last read.",
+    503: "The views did not reach `X-Min-Position` in time; retry after `Retry-After`.",
+}
+HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
+    412: {"ETag": {"schema": {"type": "string"}, "description": "The current version."}},
+    503: {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds."}},
+}
+
+
+def operation_problems(method: str, operation: dict[str, Any]) -> set[int]:
+    """The problem statuses an operation can answer with."""
+    parameters = {(p.get("in"), p.get("name", "").lower()) for p in operation.get("parameters", [])}
+    statuses: set[int] = set()
+    if parameters or "requestBody" in operation:
+        statuses.add(422)
+    if ("header", "x-min-position") in parameters:  # every authenticated route
+        statuses |= {401, 503}
+        if method != "get":  # every key may read
+            statuses.add(403)
+    if "requestBody" in operation:
+        statuses |= {400, 413}
+    if any(where == "path" for where, _ in parameters):
+        statuses.add(404)
+    if "201" in operation.get("responses", {}) or method == "delete":
+        statuses.add(409)
+    if ("header", "if-match") in parameters:
+        statuses |= {409, 412, 428}
+    return statuses
+
+
+def problem_response(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {PROBLEM_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+    if status in HEADERS:
+        response["headers"] = HEADERS[status]
+    return response
+
+
+def add_problems(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for method in METHODS:
+            operation = operations.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(operation_problems(method, operation)):
+                if str(status) not in responses or status == 422:  # 422: ours, not FastAPI's
+                    responses[str(status)] = problem_response(status)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ProblemPublic"] = ProblemPublic.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    if "HTTPValidationError" not in str(schema.get("paths")):
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make `app.openapi()` name each operation's problem answers."""
+    build = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        if not documented or documented[0] is not schema:
+            add_problems(schema)
+            documented[:] = [schema]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
