@@ -55,4 +55,5 @@ def json_safe(value: Any) -> Any:
 
 def rfc3339(moment: datetime) -> str:
     """UTC with microseconds and a Z: sorts as text in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"  # isoformat pads years to 4 digits
