@@ -365,22 +365,31 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except CliError as error:
-        errors.print(f"claimledger: {error}", highlight=False)
+        errors.print(f"claimledger: {error}", highlight=False, markup=False, emoji=False)
         sys.exit(2)
     except VerifyFailed as error:
-        errors.print(f"claimledger verify: FAILED: {error}", highlight=False)
+        errors.print(
+            f"claimledger verify: FAILED: {error}", highlight=False, markup=False, emoji=False
+        )
         sys.exit(1)
     except DomainError as error:
-        errors.print(f"claimledger: {error}", highlight=False)
+        errors.print(f"claimledger: {error}", highlight=False, markup=False, emoji=False)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     except Exception as error:  # click usage errors and the unexpected: one line, no traceback
         code = getattr(error, "exit_code", None)
         if hasattr(error, "format_message") and isinstance(code, int):
-            errors.print(f"claimledger: {error.format_message()}", highlight=False)
+            errors.print(
+                f"claimledger: {error.format_message()}", highlight=False, markup=False, emoji=False
+            )
             sys.exit(code)
         if type(error).__name__ == "Exit" and isinstance(code, int):
             sys.exit(code)
-        errors.print(f"claimledger: {type(error).__name__}: {error}", highlight=False)
+        errors.print(
+            f"claimledger: {type(error).__name__}: {error}",
+            highlight=False,
+            markup=False,
+            emoji=False,
+        )
         sys.exit(1)

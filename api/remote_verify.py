@@ -74,7 +74,9 @@ def verify_remote(url: str, key: str | None, state_path: Path | None, console: C
             if previous
             else ""
         )
-        + f"; state in {state_path}"
+        + f"; state in {state_path}",
+        markup=False,  # the URL and the path are the user's text, not console markup
+        emoji=False,
     )
 
 
