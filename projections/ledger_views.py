@@ -47,6 +47,13 @@ class LedgerViews(SQLiteTrackingRecorder):
         """Apply events given as the audit feed shows them; see `apply`."""
         if not records:
             return self.position()
+        try:
+            return self._apply_records(records)
+        except BaseException:
+            self.writer.forget()  # the transaction rolled back: cached estimates may be ahead
+            raise
+
+    def _apply_records(self, records: Sequence[Applied]) -> int:
         with self.datastore.transaction(commit=True) as c:
             # Write before any read: the transaction is deferred, and in WAL mode one that
             # read first cannot wait for the write lock (SQLITE_BUSY at once when another
@@ -63,6 +70,7 @@ class LedgerViews(SQLiteTrackingRecorder):
 
     def clear(self) -> None:
         """Empty every view and forget the position, so a replay starts from 0."""
+        self.writer.forget()
         with self.datastore.transaction(commit=True) as c:
             for table in VIEW_TABLES:
                 c.execute(f"DELETE FROM {table}")

@@ -8,6 +8,7 @@ Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and wri
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,8 +16,9 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from domain.estimates import DEFAULT_METHOD, METHODS, Estimate
+from domain.estimates import Estimate
 from domain.event_data import event_actor, event_data, event_type, rfc3339
+from domain.incremental import IncrementalEstimate, Summary
 from domain.values import ClaimStatus, Credibility, Reliability, decimal_text
 from projections.claim_state import (
     ClaimState,
@@ -29,6 +31,8 @@ from projections.claim_state import (
 from projections.merkle import aligned_nodes_to_store
 
 Cursor = Any
+# Metrics whose claims stay in memory between events (least recently used go first).
+MAX_CACHED_METRICS = 256
 Handler = Callable[[Cursor, "Applied"], None]
 
 
@@ -62,6 +66,7 @@ class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
     def __init__(self) -> None:
+        self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.handlers: dict[str, Handler] = {
             "Source.Registered": self.source_registered,
             "Source.Updated": self.source_updated,
@@ -156,6 +161,9 @@ class ViewWriter:
         )
         rows = c.execute("SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)).fetchall()
         for (metric,) in rows:
+            cached = self.estimates.get(metric)
+            if cached is not None:
+                cached.rate(slug, Reliability(reliability))
             self.refresh_estimate(c, metric, e)
 
     # Metrics
@@ -224,7 +232,7 @@ class ViewWriter:
             ),
         )
         self.add_claim_version(c, e, state, e.position)
-        self.refresh_estimate(c, state["metric"], e)
+        self.refresh_estimate(c, state["metric"], e, state, e.position)
 
     def claim_corrected(self, c: Cursor, e: Applied) -> None:
         self.change_claim(c, e, dict(e.data["changes"]))
@@ -256,7 +264,7 @@ class ViewWriter:
             ),
         )
         self.add_claim_version(c, e, state, row[1])
-        self.refresh_estimate(c, state["metric"], e)
+        self.refresh_estimate(c, state["metric"], e, state, row[1])
 
     def add_claim_version(
         self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int
@@ -300,10 +308,19 @@ class ViewWriter:
 
     # Estimates
 
-    def refresh_estimate(self, c: Cursor, metric: str, e: Applied) -> None:
-        """Recompute the metric's current default estimate; add a timeline point if it moved."""
-        estimate = current_estimate(c, metric)
-        summary = estimate_summary(estimate)
+    def refresh_estimate(
+        self,
+        c: Cursor,
+        metric: str,
+        e: Applied,
+        changed: ClaimState | None = None,
+        recorded_position: int = 0,
+    ) -> None:
+        """Bring the metric's default estimate up to date; add a timeline point if it moved."""
+        estimate = self.estimate_of(c, metric)
+        if changed is not None:
+            estimate.put(as_known(changed, recorded_position))
+        summary = estimate_summary(estimate.summary())
         c.execute("UPDATE metrics SET estimate=? WHERE id=?", (dumps(summary), metric))
         last = c.execute(
             "SELECT low, best, high, included FROM timeline WHERE metric=? "
@@ -317,22 +334,40 @@ class ViewWriter:
                 (metric, e.position, e.recorded_at, *point),
             )
 
+    def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
+        """The metric's incremental estimate, loaded from the tables on first use."""
+        estimate = self.estimates.get(metric)
+        if estimate is not None:
+            self.estimates.move_to_end(metric)
+            return estimate
+        estimate = load_estimate(c, metric)
+        self.estimates[metric] = estimate
+        if len(self.estimates) > MAX_CACHED_METRICS:
+            self.estimates.popitem(last=False)
+        return estimate
 
-def current_estimate(c: Cursor, metric: str) -> Estimate:
+    def forget(self) -> None:
+        """Drop cached estimates: after a rollback they may hold what was not committed."""
+        self.estimates.clear()
+
+
+def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
+    estimate = IncrementalEstimate()
     rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,)).fetchall()
-    claims = [as_known(json.loads(state), position) for state, position in rows]
-    origins = sorted({claim.origin for claim in claims})
-    ratings: dict[str, Reliability] = {}
+    for state, position in rows:
+        estimate.put(as_known(json.loads(state), position))
+    origins = sorted(estimate.origins)
     if origins:
         marks = ",".join("?" * len(origins))
         for slug, reliability in c.execute(
             f"SELECT id, reliability FROM sources WHERE id IN ({marks})", origins
         ).fetchall():
-            ratings[slug] = Reliability(reliability)
-    return METHODS[DEFAULT_METHOD](claims, ratings, None)
+            if reliability != Reliability.F.value:
+                estimate.rate(slug, Reliability(reliability))
+    return estimate
 
 
-def estimate_summary(estimate: Estimate) -> dict[str, Any]:
+def estimate_summary(estimate: Estimate | Summary) -> dict[str, Any]:
     """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
     return {
         "method": estimate.method,
