@@ -15,29 +15,10 @@ import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from domain.estimates import (
-    DEFAULT_METHOD,
-    ClaimAsKnown,
-    Evidence,
-    weight_of,
-)
+from domain.estimates import DEFAULT_METHOD, ClaimAsKnown, Estimate, Evidence, weight_of
 from domain.values import ClaimStatus, Credibility, Reliability
 
 RecencyKey = tuple[object, object, int]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What a projection keeps of an estimate: no explanation."""
-
-    method: str
-    low: Decimal | None
-    best: Decimal | None
-    high: Decimal | None
-    considered: int
-    included: int
-    independent_origins: int
-    evidence: Evidence
 
 
 @dataclass
@@ -82,10 +63,13 @@ class IncrementalEstimate:
         self._origin(origin).reliability = reliability
         self._crown(origin)
 
-    def summary(self) -> Summary:
+    def summary(self) -> Estimate:
+        """The estimate now, without explanation lines (a projection keeps no explanation)."""
         included = len(self._points)
         if not included:
-            return Summary(DEFAULT_METHOD, None, None, None, len(self.claims), 0, 0, Evidence.NONE)
+            return Estimate(
+                DEFAULT_METHOD, None, None, None, len(self.claims), 0, 0, Evidence.NONE, ()
+            )
         low, high = self._lows[0][0], self._highs[-1][0]
         smallest, largest = self._points[0][0], self._points[-1][0]
         if self._confirmed:
@@ -96,7 +80,7 @@ class IncrementalEstimate:
             evidence = Evidence.FAIR
         else:
             evidence = Evidence.WEAK
-        return Summary(
+        return Estimate(
             DEFAULT_METHOD,
             low,
             self._median(),
@@ -105,6 +89,7 @@ class IncrementalEstimate:
             included,
             included,
             evidence,
+            (),
         )
 
     def _median(self) -> Decimal:

@@ -18,7 +18,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from domain.estimates import Estimate
 from domain.event_data import event_actor, event_data, event_type, rfc3339
-from domain.incremental import IncrementalEstimate, Summary
+from domain.incremental import IncrementalEstimate
 from domain.values import ClaimStatus, Credibility, Reliability, decimal_text
 from projections.claim_state import (
     ClaimState,
@@ -367,7 +367,7 @@ def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
     return estimate
 
 
-def estimate_summary(estimate: Estimate | Summary) -> dict[str, Any]:
+def estimate_summary(estimate: Estimate) -> dict[str, Any]:
     """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
     return {
         "method": estimate.method,

@@ -42,22 +42,11 @@ CLAIMS_ADAPTER = TypeAdapter(list[RecordClaimRequest])
 
 
 def claim_answer(claim: Claim) -> ClaimPublic:
-    f = claim.fields
+    """The claim as just saved, from the aggregate (the views may not have it yet)."""
     return ClaimPublic(
+        **vars(claim.fields),
         id=str(claim.id),
-        metric=f.metric,
-        value=f.value,
-        qualifier=f.qualifier,
-        value_high=f.value_high,
-        as_of=f.as_of,
-        period_start=f.period_start,
-        reported_by=f.reported_by,
-        attributed_to=list(f.attributed_to),
-        origin=f.origin,
-        published_at=f.published_at,
-        url=f.url,
-        quote=f.quote,
-        note=f.note,
+        origin=claim.origin,
         status=ClaimStatus(claim.status),
         credibility=claim.credibility,
         version=claim.version,
