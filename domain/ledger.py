@@ -84,6 +84,8 @@ class Ledger(Application[UUID]):
     def __init__(self, env: EnvType | None = None, today: Callable[[], date] = utc_today):
         self.today = today
         self._write_lock = threading.Lock()
+        self._known_units: dict[str, str] = {}
+        self._known_sources: set[str] = set()
         super().__init__(env)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -287,16 +289,26 @@ class Ledger(Application[UUID]):
         return problems
 
     def _unit_of(self, slug: str) -> str | None:
+        # Metrics are never deleted and their unit never changes, so a unit once seen
+        # stays true; unknown slugs are not remembered (they may be defined later).
+        if slug in self._known_units:
+            return self._known_units[slug]
         try:
-            return self.get_metric(slug).unit
+            unit = self.get_metric(slug).unit
         except MetricNotFound:
             return None
+        self._known_units[slug] = unit
+        return unit
 
     def _source_exists(self, slug: str) -> bool:
+        # Sources are never deleted: only their existence is remembered.
+        if slug in self._known_sources:
+            return True
         try:
             self.get_source(slug)
         except SourceNotFound:
             return False
+        self._known_sources.add(slug)
         return True
 
     def _get(
