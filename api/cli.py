@@ -287,26 +287,48 @@ def import_claims(
     file: Annotated[Path, typer.Argument(help="JSON Lines, one claim per line.")],
     batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
 ) -> None:
-    """Record the claims of a JSON Lines file, in all-or-nothing batches."""
+    """Record the claims of a JSON Lines file (as `export` writes them), batch by batch."""
     if not file.is_file():
         raise CliError(f"{file}: no such file")
     lines = [(n, line) for n, line in enumerate(file.read_text().splitlines(), 1) if line.strip()]
     claims = []
     for number, line in lines:
         try:
-            claims.append(RecordClaimRequest.model_validate_json(line).to_fields())
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise CliError(f"{file}:{number}: {where}: {first['msg']}; nothing imported") from None
+            claims.append(RecordClaimRequest.model_validate(recorded_fields(line)).to_fields())
+        except (ValidationError, ValueError) as error:
+            raise CliError(f"{file}:{number}: {first_problem(error)}; nothing imported") from None
     with opened() as services, Progress(console=console) as progress:
         task = progress.add_task("importing claims", total=len(claims))
         for start in range(0, len(claims), batch_size):
             chunk = claims[start : start + batch_size]
-            services.store.ledger.record_claims(chunk, CLI_ACTOR)
+            try:
+                services.store.ledger.record_claims(chunk, CLI_ACTOR)
+            except DomainError as error:
+                raise CliError(
+                    f"claims {start + 1}-{start + len(chunk)} refused ({error}); "
+                    f"the {start} before them were imported"
+                ) from None
             progress.advance(task, len(chunk))
         services.store.runner.catch_up()
     console.print(f"imported {len(claims)} claims")
+
+
+# What the server assigns to a claim: an exported claim carries them, an import drops them.
+SERVER_ASSIGNED = ("id", "origin", "status", "credibility", "version", "recorded_at", "recorded_by")
+
+
+def recorded_fields(line: str) -> dict[str, Any]:
+    item = json.loads(line)
+    if not isinstance(item, dict):
+        raise ValueError("each line must be a JSON object")
+    return {k: v for k, v in item.items() if k not in SERVER_ASSIGNED}
+
+
+def first_problem(error: ValidationError | ValueError) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(error)
 
 
 @app.command()
