@@ -71,13 +71,44 @@ def problem_response(status: int) -> dict[str, Any]:
     return response
 
 
+def header(description: str) -> dict[str, Any]:
+    return {"schema": {"type": "string"}, "description": description}
+
+
+WRITE_HEADERS = {"X-Ledger-Position": header("The position of the last event written.")}
+ETAG_HEADER = {"ETag": header("The aggregate's version, quoted: send it back in If-Match.")}
+CREATED_HEADERS = {
+    "Location": header("Where the new resource is read."),
+    "Idempotent-Replayed": header("`true` when this is the answer to an earlier request."),
+}
+AGGREGATE_READS = ("/v1/sources/{source_id}", "/v1/metrics/{metric_id}", "/v1/claims/{claim_id}")
+
+
+def success_headers(path: str, method: str, status: str) -> dict[str, Any]:
+    """The headers §5 promises on a success answer."""
+    headers: dict[str, Any] = {}
+    batch = path.endswith("/batch")
+    if method in ("post", "delete"):
+        headers |= WRITE_HEADERS
+        if not batch:
+            headers |= ETAG_HEADER
+    if status == "201" and not batch:
+        headers |= CREATED_HEADERS
+    if method == "get" and path in AGGREGATE_READS:
+        headers |= ETAG_HEADER
+    return headers
+
+
 def add_problems(schema: dict[str, Any]) -> None:
-    for operations in schema.get("paths", {}).values():
+    for path, operations in schema.get("paths", {}).items():
         for method in METHODS:
             operation = operations.get(method)
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status.startswith("2") and (headers := success_headers(path, method, status)):
+                    response.setdefault("headers", {}).update(headers)
             for status in sorted(operation_problems(method, operation)):
                 if str(status) not in responses or status == 422:  # 422: ours, not FastAPI's
                     responses[str(status)] = problem_response(status)

@@ -86,3 +86,17 @@ def test_the_docs_page_is_served(anonymous: httpx.Client) -> None:
     response = anonymous.get("/docs")
     assert response.status_code == 200
     assert "openapi.json" in response.text
+
+
+def test_the_openapi_document_names_the_headers_of_writes_and_aggregate_reads(
+    openapi: dict,
+) -> None:
+    paths = openapi["paths"]
+    created = paths["/v1/claims"]["post"]["responses"]["201"]["headers"]
+    assert {"Location", "ETag", "X-Ledger-Position"} <= set(created)
+    retracted = paths["/v1/claims/{claim_id}/retraction"]["post"]["responses"]["200"]["headers"]
+    assert {"ETag", "X-Ledger-Position"} <= set(retracted)
+    batch = paths["/v1/claims/batch"]["post"]["responses"]["201"]["headers"]
+    assert set(batch) == {"X-Ledger-Position"}
+    for path in ("/v1/sources/{source_id}", "/v1/metrics/{metric_id}", "/v1/claims/{claim_id}"):
+        assert "ETag" in paths[path]["get"]["responses"]["200"]["headers"]
