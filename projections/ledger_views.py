@@ -66,6 +66,7 @@ class LedgerViews(SQLiteTrackingRecorder):
             for record in records:
                 self.writer.apply_record(cursor, record, leaf_index)
                 leaf_index += 1
+            self.writer.finish(cursor)
         return records[-1].position
 
     def clear(self) -> None:

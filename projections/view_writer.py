@@ -31,8 +31,9 @@ from projections.claim_state import (
 from projections.merkle import aligned_nodes_to_store
 
 Cursor = Any
-# Metrics whose claims stay in memory between events (least recently used go first).
-MAX_CACHED_METRICS = 256
+# How many claims the cached estimates may hold (least recently used metrics go first):
+# about 100 MB; a metric is reloaded from the tables when it comes back.
+MAX_CACHED_CLAIMS = 250_000
 Handler = Callable[[Cursor, "Applied"], None]
 
 
@@ -67,6 +68,9 @@ class ViewWriter:
 
     def __init__(self) -> None:
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
+        self.cached_claims = 0  # claims held when their metric was loaded
+        self.last_points: dict[str, tuple[Any, ...] | None] = {}  # each metric's timeline end
+        self.pending_summaries: dict[str, dict[str, Any]] = {}
         self.handlers: dict[str, Handler] = {
             "Source.Registered": self.source_registered,
             "Source.Updated": self.source_updated,
@@ -321,18 +325,31 @@ class ViewWriter:
         if changed is not None:
             estimate.put(as_known(changed, recorded_position))
         summary = estimate_summary(estimate.summary())
-        c.execute("UPDATE metrics SET estimate=? WHERE id=?", (dumps(summary), metric))
-        last = c.execute(
-            "SELECT low, best, high, included FROM timeline WHERE metric=? "
-            "ORDER BY position DESC LIMIT 1",
-            (metric,),
-        ).fetchone()
+        self.pending_summaries[metric] = summary  # written once per batch, in finish()
         point = (summary["low"], summary["best"], summary["high"], summary["included"])
-        if last is None or tuple(last) != point:
+        if metric not in self.last_points:
+            row = c.execute(
+                "SELECT low, best, high, included FROM timeline WHERE metric=? "
+                "ORDER BY position DESC LIMIT 1",
+                (metric,),
+            ).fetchone()
+            self.last_points[metric] = tuple(row) if row is not None else None
+        if self.last_points[metric] != point:
             c.execute(
                 "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (metric, e.position, e.recorded_at, *point),
             )
+            self.last_points[metric] = point
+
+    def finish(self, c: Cursor) -> None:
+        """Write what a batch gathered: each touched metric's final estimate, once."""
+        c.executemany(
+            "UPDATE metrics SET estimate=? WHERE id=?",
+            [(dumps(summary), metric) for metric, summary in self.pending_summaries.items()],
+        )
+        self.pending_summaries.clear()
+        if len(self.last_points) > MAX_CACHED_CLAIMS:
+            self.last_points.clear()
 
     def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""
@@ -342,13 +359,18 @@ class ViewWriter:
             return estimate
         estimate = load_estimate(c, metric)
         self.estimates[metric] = estimate
-        if len(self.estimates) > MAX_CACHED_METRICS:
-            self.estimates.popitem(last=False)
+        self.cached_claims += len(estimate.claims)
+        while self.cached_claims > MAX_CACHED_CLAIMS and len(self.estimates) > 1:
+            _, evicted = self.estimates.popitem(last=False)
+            self.cached_claims -= len(evicted.claims)
         return estimate
 
     def forget(self) -> None:
         """Drop cached estimates: after a rollback they may hold what was not committed."""
         self.estimates.clear()
+        self.cached_claims = 0
+        self.last_points.clear()
+        self.pending_summaries.clear()
 
 
 def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
