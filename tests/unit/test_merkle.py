@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 
+import pymerkle  # a dev dependency: installed by `make test`
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -658,7 +659,6 @@ def test_flipping_any_bit_of_an_inclusion_proof_breaks_it(case, which):
 
 
 def test_pymerkle_roots_match_the_published_vectors():
-    pymerkle = pytest.importorskip("pymerkle")
     tree = pymerkle.InmemoryTree(algorithm="sha256")
     assert tree.get_root() == EMPTY_TREE_HASH
     for d in LEAVES:
@@ -672,7 +672,6 @@ def test_pymerkle_roots_match_the_published_vectors():
 
 
 def test_pymerkle_agrees_on_roots_and_inclusion_paths_up_to_63():
-    pymerkle = pytest.importorskip("pymerkle")
     data = [i.to_bytes(2, "big") for i in range(MAX_SIZE)]
     tree = pymerkle.InmemoryTree(algorithm="sha256")
     for d in data:
