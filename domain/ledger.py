@@ -2,15 +2,15 @@
 
 Each method loads what it needs, asks one aggregate to change, and saves; it returns the
 saved aggregate and the position of the last event written (for `X-Ledger-Position`).
-Writes are serialised by one lock: SQLite has one writer anyway, and contending for its
-lock from many threads is far slower than queueing in the process.
+Commands run concurrently; their saves go through one writer thread that gathers them
+into shared transactions (`domain.group_commit`): the store has one writer anyway, and
+threads contending for its lock are far slower than a queue in the process. Conflicts
+are caught by the library's optimistic concurrency (a stale version fails to save).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -32,6 +32,7 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
+from domain.group_commit import GroupCommitter
 from domain.keys import ApiKey, hash_secret, new_secret
 from domain.metrics import Metric, metric_stream
 from domain.sources import Source, source_stream
@@ -83,10 +84,10 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None, today: Callable[[], date] = utc_today):
         self.today = today
-        self._write_lock = threading.Lock()
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
         super().__init__(env)
+        self._committer = GroupCommitter(self.save)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given environment: settings are read once, at the edge, not here."""
@@ -108,22 +109,19 @@ class Ledger(Application[UUID]):
         actor: str,
     ) -> Saved[Source]:
         """Register a source; with a reliability, it is rated in the same transaction."""
-        # Events are made under the write lock so recorded_at grows with position.
-        with self._writing():
-            source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
-            if reliability is not None and reliability is not Reliability.F:
-                source.rate(reliability, actor=actor, reason="initial rating")
-            return Saved(source, self._save_new(source, "source", slug))
+        source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
+        if reliability is not None and reliability is not Reliability.F:
+            source.rate(reliability, actor=actor, reason="initial rating")
+        return Saved(source, self._save_new(source, "source", slug))
 
     def update_source(
         self, slug: str, fields: dict[str, Any], expected_version: int | None, actor: str
     ) -> Saved[Source]:
         """Change a source's name, kind or url."""
-        with self._writing():
-            source = self.get_source(slug)
-            check_version(source, expected_version)
-            source.update(fields, actor=actor, reason=None)
-            return Saved(source, self._save(source))
+        source = self.get_source(slug)
+        check_version(source, expected_version)
+        source.update(fields, actor=actor, reason=None)
+        return Saved(source, self._save(source))
 
     def rate_source(
         self,
@@ -134,11 +132,10 @@ class Ledger(Application[UUID]):
         actor: str,
     ) -> Saved[Source]:
         """Grade a source's reliability."""
-        with self._writing():
-            source = self.get_source(slug)
-            check_version(source, expected_version)
-            source.rate(reliability, actor=actor, reason=reason)
-            return Saved(source, self._save(source))
+        source = self.get_source(slug)
+        check_version(source, expected_version)
+        source.rate(reliability, actor=actor, reason=reason)
+        return Saved(source, self._save(source))
 
     def get_source(self, slug: str, version: int | None = None) -> Source:
         return self._get(Source, source_stream(slug), SourceNotFound(slug), version)
@@ -149,11 +146,10 @@ class Ledger(Application[UUID]):
         self, slug: str, name: str, unit: str, description: str | None, actor: str
     ) -> Saved[Metric]:
         """Define a metric to be estimated."""
-        with self._writing():
-            metric = Metric(
-                slug=slug, name=name, unit=unit, description=description, actor=actor, reason=None
-            )
-            return Saved(metric, self._save_new(metric, "metric", slug))
+        metric = Metric(
+            slug=slug, name=name, unit=unit, description=description, actor=actor, reason=None
+        )
+        return Saved(metric, self._save_new(metric, "metric", slug))
 
     def get_metric(self, slug: str) -> Metric:
         return self._get(Metric, metric_stream(slug), MetricNotFound(slug), None)
@@ -179,9 +175,8 @@ class Ledger(Application[UUID]):
             problems += self._claim_problems(fields, units, known_sources, prefix)
         if problems:
             raise ValidationFailed(problems)
-        with self._writing():
-            claims = [new_claim(fields, actor) for fields in batch_fields]
-            return RecordedClaims(claims, self._save(*claims))
+        claims = [new_claim(fields, actor) for fields in batch_fields]
+        return RecordedClaims(claims, self._save(*claims))
 
     def correct_claim(
         self,
@@ -192,15 +187,14 @@ class Ledger(Application[UUID]):
         actor: str,
     ) -> Saved[Claim]:
         """Fix a data-entry mistake in a claim."""
-        with self._writing():
-            claim = self.get_claim(claim_id)
-            check_version(claim, expected_version)
-            corrected = claim.fields.with_changes(changes)
-            problems = self._claim_problems(corrected, {}, {}, "changes.")
-            if problems:
-                raise ValidationFailed(problems)
-            claim.correct(changes, actor=actor, reason=reason)
-            return Saved(claim, self._save(claim))
+        claim = self.get_claim(claim_id)
+        check_version(claim, expected_version)
+        corrected = claim.fields.with_changes(changes)
+        problems = self._claim_problems(corrected, {}, {}, "changes.")
+        if problems:
+            raise ValidationFailed(problems)
+        claim.correct(changes, actor=actor, reason=reason)
+        return Saved(claim, self._save(claim))
 
     def retract_claim(
         self, claim_id: UUID, reason: str, expected_version: int | None, actor: str
@@ -235,37 +229,29 @@ class Ledger(Application[UUID]):
     def issue_key(self, name: str, role: Role, actor: str) -> IssuedKey:
         """Issue a key; its secret is returned here and never stored."""
         secret = new_secret()
-        with self._writing():
-            key = ApiKey(
-                name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
-            )
-            return IssuedKey(key, secret, self._save(key))
+        key = ApiKey(
+            name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
+        )
+        return IssuedKey(key, secret, self._save(key))
 
     def revoke_key(self, key_id: UUID, reason: str | None, actor: str) -> Saved[ApiKey]:
         """Revoke a key."""
-        with self._writing():
-            key = self._get(ApiKey, key_id, ApiKeyNotFound(str(key_id)), None)
-            key.revoke(actor=actor, reason=reason)
-            return Saved(key, self._save(key))
+        key = self._get(ApiKey, key_id, ApiKeyNotFound(str(key_id)), None)
+        key.revoke(actor=actor, reason=reason)
+        return Saved(key, self._save(key))
 
     # Plumbing
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        with self._write_lock:
-            yield
-
     def _change_claim(
         self, claim_id: UUID, expected_version: int | None, change: Callable[[Claim], None]
     ) -> Saved[Claim]:
-        with self._writing():
-            claim = self.get_claim(claim_id)
-            check_version(claim, expected_version)
-            change(claim)
-            return Saved(claim, self._save(claim))
+        claim = self.get_claim(claim_id)
+        check_version(claim, expected_version)
+        change(claim)
+        return Saved(claim, self._save(claim))
 
     def _claim_problems(
         self,
@@ -326,22 +312,28 @@ class Ledger(Application[UUID]):
             raise missing
         return aggregate
 
+    def close(self) -> None:
+        self._committer.close()
+        super().close()
+
+    def _commit(self, *aggregates: Aggregate) -> int:
+        """Hand the aggregates' new events to the group committer; wait for their position."""
+        return self._committer.submit([e for a in aggregates for e in a.collect_events()])
+
     def _save(self, *aggregates: Aggregate) -> int:
         try:
-            recordings = self.save(*aggregates)
+            return self._commit(*aggregates)
         except IntegrityError:
             # Another process wrote to one of these streams since we loaded it.
             aggregate = aggregates[0]
             current: Aggregate = self.repository.get(aggregate.id)
             raise VersionMismatch(aggregate.version - 1, current.version) from None
-        return recordings[-1].notification.id
 
     def _save_new(self, aggregate: Aggregate, kind: str, slug: str) -> int:
         try:
-            recordings = self.save(aggregate)
+            return self._commit(aggregate)
         except IntegrityError:
             raise AlreadyExists(kind, slug) from None
-        return recordings[-1].notification.id
 
 
 def check_version(aggregate: Aggregate, expected: int | None) -> None:
