@@ -116,7 +116,10 @@ def serve(
 def announce(services: Services, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     console.print(f"[bold]claimledger[/] on {base}  (API docs: {base}/docs)")
-    console.print(f"  events: {services.store.paths[0]}   views: {services.store.paths[1]}")
+    events, views = services.store.paths
+    console.print(
+        f"  events: {events}   views: {views}" if events != views else f"  store: {events}"
+    )
     if services.settings.admin_key is not None:
         console.print("  admin key: the value of CLAIMLEDGER_ADMIN_KEY")
     elif services.store.queries.count_keys() == 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from api.settings import Settings
 from projections.audit_log import MerkleLog
 from projections.signing import TreeHeadSigner, load_or_create_key
-from projections.store import Store, open_sqlite_store
+from projections.store import Store, open_postgres_store, open_sqlite_store
 
 
 @dataclass
@@ -18,8 +18,15 @@ class Services:
     signer: TreeHeadSigner
 
 
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: SQLite files or a PostgreSQL database."""
+    if settings.is_postgres:
+        return open_postgres_store(settings.postgres_env, settings.store_description)
+    return open_sqlite_store(settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout)
+
+
 def open_services(settings: Settings) -> Services:
-    store = open_sqlite_store(settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout)
+    store = open_store(settings)
     try:
         signer = TreeHeadSigner(load_or_create_key(settings.signing_key_path))
     except Exception:

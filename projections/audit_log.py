@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from projections.ledger_views import LedgerViews
+from projections.ledger_views import BaseLedgerViews
 from projections.merkle import EMPTY_ROOT, NodeStoreTree, consistency_path, inclusion_path
 
 
@@ -24,13 +23,12 @@ class Inclusion:
 
 
 class MerkleLog:
-    def __init__(self, views: LedgerViews) -> None:
+    def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
 
     @contextmanager
     def _tree(self) -> Iterator[tuple[int, NodeStoreTree]]:
-        with self.views.datastore.transaction(commit=False) as wrapper:
-            c: Any = wrapper.sqlite_cursor
+        with self.views.sql_transaction() as c:
 
             def stored(level: int, start: int) -> bytes:
                 row = c.execute(

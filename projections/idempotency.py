@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.sqlite import SQLiteDatastore
+
+from projections.schema import create_statements
+from projections.sql import SqlCursor
 
 RETENTION_SECONDS = 24 * 60 * 60
 # A pending row older than this belongs to a request that died with its process.
@@ -42,18 +45,25 @@ class Remembered:
     body: bytes
 
 
+class Database(Protocol):
+    """Where the keys live: the views' database (`BaseLedgerViews` is one)."""
+
+    dialect: str
+
+    def sql_transaction(self, commit: bool = False) -> AbstractContextManager[SqlCursor]: ...
+
+
 class IdempotencyStore:
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        self.datastore = datastore
-        with self.datastore.transaction(commit=True) as wrapper:
-            c = wrapper.sqlite_cursor
-            c.execute(CREATE_STATEMENT)
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        with database.sql_transaction(commit=True) as c:
+            for statement in create_statements(database.dialect, [CREATE_STATEMENT]):
+                c.execute(statement)
 
     def begin(self, principal: str, route: str, key: str, body_hash: str) -> Remembered | None:
         """Claim the key for a new request (None), or return the answer to replay."""
         now = time.time()
-        with self.datastore.transaction(commit=True) as wrapper:
-            c = wrapper.sqlite_cursor
+        with self.database.sql_transaction(commit=True) as c:
             c.execute(
                 "DELETE FROM idempotency WHERE principal=? AND route=? AND key=? AND "
                 "(created<? OR (status IS NULL AND created<?))",
@@ -80,8 +90,7 @@ class IdempotencyStore:
         return Remembered(row["status"], json.loads(row["headers"]), bytes(row["body"]))
 
     def complete(self, principal: str, route: str, key: str, answer: Remembered) -> None:
-        with self.datastore.transaction(commit=True) as wrapper:
-            c = wrapper.sqlite_cursor
+        with self.database.sql_transaction(commit=True) as c:
             c.execute(
                 "UPDATE idempotency SET status=?, headers=?, body=? "
                 "WHERE principal=? AND route=? AND key=?",
@@ -89,8 +98,7 @@ class IdempotencyStore:
             )
 
     def abandon(self, principal: str, route: str, key: str) -> None:
-        with self.datastore.transaction(commit=True) as wrapper:
-            c = wrapper.sqlite_cursor
+        with self.database.sql_transaction(commit=True) as c:
             c.execute(
                 "DELETE FROM idempotency WHERE principal=? AND route=? AND key=?",
                 (principal, route, key),
@@ -99,8 +107,6 @@ class IdempotencyStore:
     def purge(self, now: float | None = None) -> int:
         """Forget answers older than 24 hours."""
         cutoff = (now or time.time()) - RETENTION_SECONDS
-        with self.datastore.transaction(commit=True) as wrapper:
-            c = wrapper.sqlite_cursor
-            c.execute("DELETE FROM idempotency WHERE created<?", (cutoff,))
-            count: Any = c.execute("SELECT changes()").fetchone()[0]
+        with self.database.sql_transaction(commit=True) as c:
+            count = c.execute("DELETE FROM idempotency WHERE created<?", (cutoff,)).rowcount
         return int(count)

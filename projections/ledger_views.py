@@ -1,20 +1,27 @@
 """The ledger's read models as one tracking recorder: rows and position in one transaction.
 
-Owns the tables of `projections.schema` plus the library's `tracking` table. Events are
+Owns the tables of `projections.schema` plus the library's tracking table. Events are
 applied in batches (many per transaction, one tracking record per batch), so catching up
 is fast and a crash mid-batch leaves neither rows nor position behind.
+
+`BaseLedgerViews` holds the logic once, in portable SQL (`projections.sql`);
+`LedgerViews` keeps it in a SQLite file with the library's `SQLiteTrackingRecorder`,
+`PostgresLedgerViews` in PostgreSQL with its `PostgresTrackingRecorder`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.schema import CREATE_STATEMENTS, KEY_COLUMNS, VIEW_TABLES
+from projections.schema import KEY_COLUMNS, VIEW_TABLES, create_statements
+from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.view_writer import Applied, ViewWriter
 
 APPLICATION_NAME = "ledger"
@@ -22,19 +29,33 @@ APPLICATION_NAME = "ledger"
 EventAt = tuple[DomainEventProtocol[Any], int]
 
 
-class LedgerViews(SQLiteTrackingRecorder):
+class BaseLedgerViews:
     """Read-model tables kept exactly once per event, with a tracked position."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.writer = ViewWriter()
+    dialect: str
+    writer: ViewWriter
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *CREATE_STATEMENTS]
+    def sql_transaction(self, commit: bool = False) -> AbstractContextManager[SqlCursor]:
+        """A transaction on the views' database, as a cursor speaking portable SQL.
+
+        Reads (`commit=False`) see one snapshot of the database throughout.
+        """
+        raise NotImplementedError
+
+    def track(self, c: SqlCursor, tracking: Tracking) -> None:
+        """Record the position in the caller's transaction (the library's statement)."""
+        raise NotImplementedError
+
+    def tracked_id(self) -> int | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the views' connections."""
+        raise NotImplementedError
 
     def position(self) -> int:
         """The last position applied (0 before any)."""
-        return self.max_tracking_id(APPLICATION_NAME) or 0
+        return self.tracked_id() or 0
 
     def apply(self, events: Sequence[EventAt]) -> int:
         """Apply events (in position order) and record the last position, atomically.
@@ -54,13 +75,13 @@ class LedgerViews(SQLiteTrackingRecorder):
             raise
 
     def _apply_records(self, records: Sequence[Applied]) -> int:
-        with self.datastore.transaction(commit=True) as c:
+        with self.sql_transaction(commit=True) as cursor:
             # Write before any read: the transaction is deferred, and in WAL mode one that
             # read first cannot wait for the write lock (SQLITE_BUSY at once when another
             # runner, or the idempotency store, wrote meanwhile). It also refuses an
-            # already tracked position before any work.
-            self._insert_tracking(c, Tracking(APPLICATION_NAME, records[-1].position))
-            cursor = c.sqlite_cursor  # the raw cursor: execute() returns it
+            # already tracked position before any work; on PostgreSQL it waits for a
+            # concurrent runner's batch to commit (the tracking row's lock), then refuses.
+            self.track(cursor, Tracking(APPLICATION_NAME, records[-1].position))
             next_leaf = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event_index"
             leaf_index = cursor.execute(next_leaf).fetchone()[0]
             for record in records:
@@ -72,15 +93,17 @@ class LedgerViews(SQLiteTrackingRecorder):
     def clear(self) -> None:
         """Empty every view and forget the position, so a replay starts from 0."""
         self.writer.forget()
-        with self.datastore.transaction(commit=True) as c:
+        with self.sql_transaction(commit=True) as c:
             for table in VIEW_TABLES:
                 c.execute(f"DELETE FROM {table}")
-            c.execute("DELETE FROM tracking WHERE application_name=?", (APPLICATION_NAME,))
+            c.execute(
+                f"DELETE FROM {self.tracking_table} WHERE application_name=?", (APPLICATION_NAME,)
+            )
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view in key order, for comparing a rebuild with the live views."""
         tables: dict[str, list[tuple[Any, ...]]] = {}
-        with self.datastore.transaction(commit=False) as c:
+        with self.sql_transaction() as c:
             for table in VIEW_TABLES:
                 order = ", ".join(KEY_COLUMNS[table])
                 c.execute(f"SELECT * FROM {table} ORDER BY {order}")
@@ -94,7 +117,7 @@ class LedgerViews(SQLiteTrackingRecorder):
         key_at = [self._column_index(table, k) for k in keys]
         after: tuple[Any, ...] | None = None
         while True:
-            with self.datastore.transaction(commit=False) as c:
+            with self.sql_transaction() as c:
                 if after is None:
                     c.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT ?", (batch,))
                 else:
@@ -111,7 +134,84 @@ class LedgerViews(SQLiteTrackingRecorder):
             after = tuple(page[-1][i] for i in key_at)
 
     def _column_index(self, table: str, column: str) -> int:
-        with self.datastore.transaction(commit=False) as c:
+        return self.column_names(table).index(column)
+
+    def column_names(self, table: str) -> list[str]:
+        with self.sql_transaction() as c:
             c.execute(f"SELECT * FROM {table} LIMIT 0")
-            names = [d[0] for d in c.sqlite_cursor.description]
-        return names.index(column)
+            return [d[0] for d in c.description]
+
+    @property
+    def tracking_table(self) -> str:
+        raise NotImplementedError
+
+
+class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
+    """The views in a SQLite file (the library's tracking table is `tracking`)."""
+
+    dialect = SQLITE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writer = ViewWriter()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *create_statements(SQLITE)]
+
+    @contextmanager
+    def sql_transaction(self, commit: bool = False) -> Iterator[SqlCursor]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c.sqlite_cursor  # the raw cursor: execute() returns it
+
+    def track(self, c: SqlCursor, tracking: Tracking) -> None:
+        self._insert_tracking(SQLiteCursor(c), tracking)  # type: ignore[arg-type]
+
+    def tracked_id(self) -> int | None:
+        return self.max_tracking_id(APPLICATION_NAME)
+
+    @property
+    def tracking_table(self) -> str:
+        return "tracking"
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
+    """The views in PostgreSQL, beside the events; tracked in the library's table."""
+
+    dialect = POSTGRES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writer = ViewWriter()
+        from psycopg.sql import SQL
+
+        for statement in create_statements(POSTGRES):
+            self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
+
+    @contextmanager
+    def sql_transaction(self, commit: bool = False) -> Iterator[SqlCursor]:
+        with self.datastore.transaction(commit=commit) as raw:
+            if not commit:  # one snapshot for every statement of a read, as on SQLite
+                raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor = PostgresCursor(raw)
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    def track(self, c: SqlCursor, tracking: Tracking) -> None:
+        assert isinstance(c, PostgresCursor)
+        self._insert_tracking(c.raw, tracking)
+
+    def tracked_id(self) -> int | None:
+        tracked: int | None = self.max_tracking_id(APPLICATION_NAME)
+        return tracked
+
+    @property
+    def tracking_table(self) -> str:
+        return self.tracking_table_name
+
+    def close(self) -> None:
+        self.datastore.close()

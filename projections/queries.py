@@ -14,7 +14,7 @@ from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFoun
 from domain.estimates import DEFAULT_METHOD, METHODS, Estimate
 from domain.values import Reliability
 from projections.claim_state import as_known
-from projections.ledger_views import LedgerViews
+from projections.ledger_views import BaseLedgerViews
 
 Row = dict[str, Any]
 
@@ -80,13 +80,13 @@ def decode_cursor(cursor: str, kind: type[str] | type[int]) -> Any:
 class LedgerQueries:
     """Answers from the view tables, each in one read transaction."""
 
-    def __init__(self, views: LedgerViews) -> None:
+    def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
-        with self.views.datastore.transaction(commit=False) as c:
-            yield c.sqlite_cursor
+        with self.views.sql_transaction() as c:
+            yield c
 
     # Sources
 

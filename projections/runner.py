@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.persistence import IntegrityError, Notification, Subscription
 
-from projections.ledger_views import EventAt, LedgerViews
-from projections.subscription import PollingSubscription
+from projections.ledger_views import BaseLedgerViews, EventAt
+from projections.subscription import next_batch
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,10 @@ DEFAULT_BATCH_SIZE = 500
 
 
 class ProjectionRunner:
-    """Keeps `LedgerViews` up to date with the ledger, in this process."""
+    """Keeps the views up to date with the ledger, in this process."""
 
     def __init__(
-        self, ledger: Application[Any], views: LedgerViews, batch_size: int = DEFAULT_BATCH_SIZE
+        self, ledger: Application[Any], views: BaseLedgerViews, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> None:
         self.ledger = ledger
         self.views = views
@@ -38,7 +38,7 @@ class ProjectionRunner:
         self._position = views.position()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._subscription: PollingSubscription | None = None
+        self._subscription: Subscription[Any] | None = None
 
     @property
     def position(self) -> int:
@@ -112,18 +112,19 @@ class ProjectionRunner:
                 self._stopping.wait(1.0)
 
     def _subscribe_and_apply(self) -> None:
+        # SQLite: a polling subscription; PostgreSQL: the library's LISTEN/NOTIFY one.
+        # Positions may have gaps there (a rolled-back insert still takes its id).
         subscription = self.ledger.recorder.subscribe(gt=self._position)
-        assert isinstance(subscription, PollingSubscription)
         self._subscription = subscription
         try:
-            while not self._stopping.is_set():
-                batch = subscription.next_batch(timeout=0.5)
-                fresh = [n for n in batch if n.id > self._position]
-                for start in range(0, len(fresh), self.batch_size):
-                    self._apply(fresh[start : start + self.batch_size])
-                self.error = None
+            with subscription:  # on exit: stopped, and its threads joined
+                while not self._stopping.is_set():
+                    batch = next_batch(subscription, timeout=0.5)
+                    fresh = [n for n in batch if n.id > self._position]
+                    for start in range(0, len(fresh), self.batch_size):
+                        self._apply(fresh[start : start + self.batch_size])
+                    self.error = None
         finally:
-            subscription.stop()
             self._subscription = None
 
     def _resume_from_tracked(self) -> bool:

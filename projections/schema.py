@@ -1,10 +1,20 @@
-"""The tables of the ledger's read models, in one SQLite file beside the event store.
+"""The tables of the ledger's read models: in one SQLite file beside the event store, or
+in the PostgreSQL database that holds the events.
 
 One projection owns them all, so every view moves to a new position in the same
 transaction: a read at position N sees sources, metrics, claims and estimates alike.
+
+The statements are written once, in SQLite's types; `create_statements("postgresql")`
+translates them (the only dialect-specific SQL of the views): every integer is a
+BIGINT, hashes and bodies BYTEA, text compares byte-wise (`COLLATE "C"`, as SQLite's
+BINARY does), so keys, cursors and RFC 3339 times sort alike on both engines.
 """
 
 from __future__ import annotations
+
+import re
+
+from projections.sql import POSTGRES, SQLITE
 
 VIEW_TABLES = (
     "event_index",
@@ -84,3 +94,28 @@ CREATE_STATEMENTS = [
     "key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, created_by TEXT NOT NULL, "
     "revoked_at TEXT, version INTEGER NOT NULL, position INTEGER NOT NULL)",
 ]
+
+POSTGRES_TYPES = {
+    "INTEGER": "BIGINT",
+    "TEXT": 'TEXT COLLATE "C"',
+    "BLOB": "BYTEA",
+    "REAL": "DOUBLE PRECISION",
+}
+
+
+def postgres_ddl(statement: str) -> str:
+    """A SQLite create statement of ours in PostgreSQL's types."""
+    translated = re.sub(
+        r"\b(INTEGER|TEXT|BLOB|REAL)\b", lambda m: POSTGRES_TYPES[m.group(1)], statement
+    )
+    return translated.replace(" WITHOUT ROWID", "")
+
+
+def create_statements(dialect: str, statements: list[str] | None = None) -> list[str]:
+    """The create statements of the views (or of `statements`) for one engine."""
+    statements = CREATE_STATEMENTS if statements is None else statements
+    if dialect == SQLITE:
+        return list(statements)
+    if dialect == POSTGRES:
+        return [postgres_ddl(s) for s in statements]
+    raise ValueError(f"unknown SQL dialect {dialect!r}")

@@ -1,29 +1,36 @@
-"""Opens the ledger and its views on one store: the composition root below the API."""
+"""Opens the ledger and its views on one store (SQLite files or a PostgreSQL database):
+the composition root below the API."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from domain.ledger import Ledger
 from projections.idempotency import IdempotencyStore
-from projections.ledger_views import LedgerViews
+from projections.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
 from projections.queries import LedgerQueries
 from projections.runner import ProjectionRunner
 
 RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
 
 
+# The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.
+VIEWS_NAME = "views"
+
+
 class StoreUnavailable(Exception):
-    """The store cannot be opened: a bad path, a locked or unreadable file."""
+    """The store cannot be opened: a bad path, a locked or unreadable file, no server."""
 
 
 @dataclass
 class Store:
     ledger: Ledger
-    views: LedgerViews
+    views: BaseLedgerViews
     queries: LedgerQueries
     runner: ProjectionRunner
     idempotency: IdempotencyStore
@@ -36,7 +43,7 @@ class Store:
     def close(self) -> None:
         self.runner.stop()
         self.ledger.close()
-        self.views.datastore.close()
+        self.views.close()
 
 
 def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:
@@ -74,6 +81,58 @@ def open_sqlite_store(
         views=views,
         queries=LedgerQueries(views),
         runner=ProjectionRunner(ledger, views),
-        idempotency=IdempotencyStore(views.datastore),
+        idempotency=IdempotencyStore(views),
         paths=(events_path, views_path),
     )
+
+
+def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
+    """Open (creating the tables if needed) the ledger and its views in one PostgreSQL
+    database. `env` holds the library's `PERSISTENCE_MODULE` and `POSTGRES_*` settings
+    (built by the API's settings); `description` names the store without its password.
+    """
+    try:
+        probe(env)
+        ledger = Ledger(env=dict(env))
+    except Exception as error:
+        raise StoreUnavailable(
+            f"cannot open the store at {description}: {one_line(error)}"
+        ) from error
+    try:
+        factory = InfrastructureFactory.construct(env=Environment(VIEWS_NAME, dict(env)))
+        views = factory.tracking_recorder(PostgresLedgerViews)
+        assert isinstance(views, PostgresLedgerViews)
+        idempotency = IdempotencyStore(views)
+    except Exception as error:
+        ledger.close()
+        raise StoreUnavailable(
+            f"cannot open the store at {description}: {one_line(error)}"
+        ) from error
+    assert isinstance(views, PostgresLedgerViews)
+    return Store(
+        ledger=ledger,
+        views=views,
+        queries=LedgerQueries(views),
+        runner=ProjectionRunner(ledger, views),
+        idempotency=idempotency,
+        paths=(description, description),
+    )
+
+
+def probe(env: Mapping[str, str]) -> None:
+    """Connect once, so an unreachable server fails at once (the library's pool retries)."""
+    import psycopg
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env.get("POSTGRES_PORT", "5432"),
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD", ""),
+        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT") or 10),
+    ):
+        pass
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

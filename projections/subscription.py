@@ -1,4 +1,4 @@
-"""A polling subscription for SQLite, which has no LISTEN/NOTIFY.
+"""A polling subscription for SQLite, which has no LISTEN/NOTIFY; batch reads for both.
 
 `SQLiteApplicationRecorder.subscribe()` raises `NotImplementedError` in eventsourcing
 9.5, so `PollingSQLiteApplicationRecorder` (selected with the application's
@@ -51,37 +51,48 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         super().stop()
 
     def next_batch(self, timeout: float) -> list[Notification]:
-        """Every notification available now, or none after `timeout` seconds.
-
-        Raises StopIteration once the subscription has been stopped.
-        """
-        batch: list[Notification] = []
-        remainder = self._notifications[self._notifications_index :]
-        if remainder:
-            batch.extend(remainder)
-            self._notifications_index = len(self._notifications)
-        queue = self._notifications_queue
-        try:
-            if not batch:
-                batch.extend(queue.get(timeout=timeout))
-                queue.task_done()
-            while not queue.empty():
-                batch.extend(queue.get_nowait())
-                queue.task_done()
-        except ShutDown:
-            pass
-        except Exception as error:  # queue.Empty: nothing arrived in time
-            if type(error).__name__ != "Empty":
-                raise
-        if self._has_been_stopped:
-            if self._thread_error is not None:
-                raise self._thread_error
-            raise StopIteration
-        return batch
+        """Every notification available now, or none after `timeout` seconds."""
+        return next_batch(self, timeout)
 
     def _tick(self) -> None:
         while not self._stopping.wait(self._poll_interval):
             self._has_been_notified.set()
+
+
+def next_batch(subscription: Subscription[Any], timeout: float) -> list[Notification]:
+    """Every notification the subscription holds now, or none after `timeout` seconds.
+
+    Works on the library's `ListenNotifySubscription`s (this module's polling one for
+    SQLite, `PostgresSubscription` woken by LISTEN/NOTIFY) by draining the queue their
+    pull thread fills; any other subscription gives one notification at a time.
+    Raises StopIteration once the subscription has been stopped.
+    """
+    if not isinstance(subscription, ListenNotifySubscription):
+        return [next(subscription)]
+    s: Any = subscription  # the library's queue and buffer (eventsourcing 9.5)
+    batch: list[Notification] = []
+    remainder = s._notifications[s._notifications_index :]
+    if remainder:
+        batch.extend(remainder)
+        s._notifications_index = len(s._notifications)
+    queue = s._notifications_queue
+    try:
+        if not batch:
+            batch.extend(queue.get(timeout=timeout))
+            queue.task_done()
+        while not queue.empty():
+            batch.extend(queue.get_nowait())
+            queue.task_done()
+    except ShutDown:
+        pass
+    except Exception as error:  # queue.Empty: nothing arrived in time
+        if type(error).__name__ != "Empty":
+            raise
+    if s._has_been_stopped:
+        if s._thread_error is not None:
+            raise s._thread_error
+        raise StopIteration
+    return batch
 
 
 class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):

@@ -18,7 +18,7 @@ from eventsourcing.persistence import InfrastructureFactory, Notification
 
 from projections.audit_log import MerkleLog
 from projections.claim_state import canonical_bytes, leaf_hash
-from projections.ledger_views import LedgerViews
+from projections.ledger_views import BaseLedgerViews, LedgerViews
 from projections.merkle import InMemoryTree
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
 from projections.view_writer import Applied
@@ -52,7 +52,7 @@ def stored_notifications(app: Application[Any], until: int) -> Iterator[Notifica
         position = page[-1].id
 
 
-def sealed_rows(views: LedgerViews) -> Iterator[tuple[Any, ...]]:
+def sealed_rows(views: BaseLedgerViews) -> Iterator[tuple[Any, ...]]:
     # position, leaf_index, stream, version, type, recorded_at, actor, data, leaf_hash
     yield from views.rows("event_index", PAGE)
 
@@ -63,7 +63,7 @@ def describe(position: int, leaf_index: int | None, stream: str, version: int) -
 
 
 def verify_log(
-    app: Application[Any], views: LedgerViews, on_progress: Progress | None = None
+    app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
 ) -> Verified | Divergence:
     """Every stored event up to the views' position hashes to its sealed leaf, densely,
     and the stored Merkle nodes give the root of those leaves."""
@@ -129,7 +129,7 @@ def rebuild_in_memory(
     return views
 
 
-def compare_views(stored: LedgerViews, rebuilt: LedgerViews) -> Divergence | None:
+def compare_views(stored: BaseLedgerViews, rebuilt: BaseLedgerViews) -> Divergence | None:
     """The first row, in key order, where a stored view differs from its rebuild."""
     for table in VIEW_TABLES:
         keys = KEY_COLUMNS[table]
@@ -164,7 +164,5 @@ def key(row: tuple[Any, ...], key_at: list[int]) -> tuple[Any, ...]:
     return tuple(row[i] for i in key_at)
 
 
-def column_names(views: LedgerViews, table: str) -> list[str]:
-    with views.datastore.transaction(commit=False) as c:
-        c.execute(f"SELECT * FROM {table} LIMIT 0")
-        return [d[0] for d in c.sqlite_cursor.description]
+def column_names(views: BaseLedgerViews, table: str) -> list[str]:
+    return views.column_names(table)
