@@ -2,38 +2,32 @@
 
 Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and writes
 `event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
-`timeline`, `api_keys` and `merkle_nodes`. Runs inside the caller's transaction; it never commits.
+`timeline` (through `EstimateKeeper`), `api_keys` and `merkle_nodes`. Runs inside the
+caller's transaction; it never commits.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from domain.estimates import Estimate
 from domain.event_data import event_actor, event_data, event_type, rfc3339
-from domain.incremental import IncrementalEstimate
-from domain.values import ClaimStatus, Credibility, Reliability, decimal_text
+from domain.values import ClaimStatus, Credibility, Reliability
 from projections.claim_state import (
     ClaimState,
-    as_known,
     canonical_bytes,
     dumps,
     leaf_hash,
     origin_of,
 )
+from projections.estimate_keeper import EstimateKeeper
 from projections.merkle import aligned_nodes_to_store
 
 Cursor = Any
-# How many claims the cached estimates may hold (least recently used metrics go first):
-# about 100 MB; a metric is reloaded from the tables when it comes back.
-MAX_CACHED_CLAIMS = 250_000
 Handler = Callable[[Cursor, "Applied"], None]
 
 
@@ -67,10 +61,7 @@ class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
     def __init__(self) -> None:
-        self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
-        self.cached_claims = 0  # claims held when their metric was loaded
-        self.last_points: dict[str, tuple[Any, ...] | None] = {}  # each metric's timeline end
-        self.pending_summaries: dict[str, dict[str, Any]] = {}
+        self.keeper = EstimateKeeper()
         self.handlers: dict[str, Handler] = {
             "Source.Registered": self.source_registered,
             "Source.Updated": self.source_updated,
@@ -165,10 +156,8 @@ class ViewWriter:
         )
         rows = c.execute("SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)).fetchall()
         for (metric,) in rows:
-            cached = self.estimates.get(metric)
-            if cached is not None:
-                cached.rate(slug, Reliability(reliability))
-            self.refresh_estimate(c, metric, e)
+            self.keeper.rate(metric, slug, Reliability(reliability))
+            self.keeper.refresh(c, metric, e.position, e.recorded_at)
 
     # Metrics
 
@@ -188,7 +177,7 @@ class ViewWriter:
                 "{}",
             ),
         )
-        self.refresh_estimate(c, d["slug"], e)
+        self.keeper.refresh(c, d["slug"], e.position, e.recorded_at)
 
     def metric_updated(self, c: Cursor, e: Applied) -> None:
         fields = e.data["fields"]
@@ -236,7 +225,7 @@ class ViewWriter:
             ),
         )
         self.add_claim_version(c, e, state, e.position)
-        self.refresh_estimate(c, state["metric"], e, state, e.position)
+        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, e.position)
 
     def claim_corrected(self, c: Cursor, e: Applied) -> None:
         self.change_claim(c, e, dict(e.data["changes"]))
@@ -268,7 +257,7 @@ class ViewWriter:
             ),
         )
         self.add_claim_version(c, e, state, row[1])
-        self.refresh_estimate(c, state["metric"], e, state, row[1])
+        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, row[1])
 
     def add_claim_version(
         self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int
@@ -312,96 +301,10 @@ class ViewWriter:
 
     # Estimates
 
-    def refresh_estimate(
-        self,
-        c: Cursor,
-        metric: str,
-        e: Applied,
-        changed: ClaimState | None = None,
-        recorded_position: int = 0,
-    ) -> None:
-        """Bring the metric's default estimate up to date; add a timeline point if it moved."""
-        estimate = self.estimate_of(c, metric)
-        if changed is not None:
-            estimate.put(as_known(changed, recorded_position))
-        summary = estimate_summary(estimate.summary())
-        self.pending_summaries[metric] = summary  # written once per batch, in finish()
-        point = (summary["low"], summary["best"], summary["high"], summary["included"])
-        if metric not in self.last_points:
-            row = c.execute(
-                "SELECT low, best, high, included FROM timeline WHERE metric=? "
-                "ORDER BY position DESC LIMIT 1",
-                (metric,),
-            ).fetchone()
-            self.last_points[metric] = tuple(row) if row is not None else None
-        if self.last_points[metric] != point:
-            c.execute(
-                "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (metric, e.position, e.recorded_at, *point),
-            )
-            self.last_points[metric] = point
-
     def finish(self, c: Cursor) -> None:
-        """Write what a batch gathered: each touched metric's final estimate, once."""
-        c.executemany(
-            "UPDATE metrics SET estimate=? WHERE id=?",
-            [(dumps(summary), metric) for metric, summary in self.pending_summaries.items()],
-        )
-        self.pending_summaries.clear()
-        if len(self.last_points) > MAX_CACHED_CLAIMS:
-            self.last_points.clear()
-
-    def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
-        """The metric's incremental estimate, loaded from the tables on first use."""
-        estimate = self.estimates.get(metric)
-        if estimate is not None:
-            self.estimates.move_to_end(metric)
-            return estimate
-        estimate = load_estimate(c, metric)
-        self.estimates[metric] = estimate
-        self.cached_claims += len(estimate.claims)
-        while self.cached_claims > MAX_CACHED_CLAIMS and len(self.estimates) > 1:
-            _, evicted = self.estimates.popitem(last=False)
-            self.cached_claims -= len(evicted.claims)
-        return estimate
+        """Write what the batch gathered; called once, before the commit."""
+        self.keeper.finish(c)
 
     def forget(self) -> None:
-        """Drop cached estimates: after a rollback they may hold what was not committed."""
-        self.estimates.clear()
-        self.cached_claims = 0
-        self.last_points.clear()
-        self.pending_summaries.clear()
-
-
-def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
-    estimate = IncrementalEstimate()
-    rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,)).fetchall()
-    for state, position in rows:
-        estimate.put(as_known(json.loads(state), position))
-    origins = sorted(estimate.origins)
-    if origins:
-        marks = ",".join("?" * len(origins))
-        for slug, reliability in c.execute(
-            f"SELECT id, reliability FROM sources WHERE id IN ({marks})", origins
-        ).fetchall():
-            if reliability != Reliability.F.value:
-                estimate.rate(slug, Reliability(reliability))
-    return estimate
-
-
-def estimate_summary(estimate: Estimate) -> dict[str, Any]:
-    """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
-    return {
-        "method": estimate.method,
-        "low": text(estimate.low),
-        "best": text(estimate.best),
-        "high": text(estimate.high),
-        "considered": estimate.considered,
-        "included": estimate.included,
-        "independent_origins": estimate.independent_origins,
-        "evidence": estimate.evidence.value,
-    }
-
-
-def text(value: Decimal | None) -> str | None:
-    return decimal_text(value) if value is not None else None
+        """Drop cached state: after a rollback it may hold what was not committed."""
+        self.keeper.forget()

@@ -1,0 +1,135 @@
+"""Each metric's current default estimate and timeline, kept as events are applied.
+
+Consumes the claim and rating changes the view writer hands it, and writes `timeline`
+rows as they happen and `metrics.estimate` once per batch. The incremental estimates
+(`domain.incremental`) are cached in memory, bounded by the claims they hold; a metric
+not in the cache is loaded from the `claims` and `sources` tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from decimal import Decimal
+from typing import Any
+
+from domain.estimates import Estimate
+from domain.incremental import IncrementalEstimate
+from domain.values import Reliability, decimal_text
+from projections.claim_state import ClaimState, as_known, dumps
+
+Cursor = Any
+# How many claims the cached estimates may hold (least recently used metrics go first):
+# about 100 MB; a metric is reloaded from the tables when it comes back.
+MAX_CACHED_CLAIMS = 250_000
+
+
+class EstimateKeeper:
+    """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
+
+    def __init__(self) -> None:
+        self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
+        self.cached_claims = 0  # claims held when their metric was loaded
+        self.last_points: dict[str, tuple[Any, ...] | None] = {}  # each metric's timeline end
+        self.pending_summaries: dict[str, dict[str, Any]] = {}
+
+    def rate(self, metric: str, origin: str, reliability: Reliability) -> None:
+        """An origin of the metric's claims was re-rated (the cache only; refresh after)."""
+        cached = self.estimates.get(metric)
+        if cached is not None:
+            cached.rate(origin, reliability)
+
+    def refresh(
+        self,
+        c: Cursor,
+        metric: str,
+        position: int,
+        recorded_at: str,
+        changed: ClaimState | None = None,
+        recorded_position: int = 0,
+    ) -> None:
+        """Bring the metric's default estimate up to date; add a timeline point if it moved."""
+        estimate = self.estimate_of(c, metric)
+        if changed is not None:
+            estimate.put(as_known(changed, recorded_position))
+        summary = estimate_summary(estimate.summary())
+        self.pending_summaries[metric] = summary  # written once per batch, in finish()
+        point = (summary["low"], summary["best"], summary["high"], summary["included"])
+        if metric not in self.last_points:
+            row = c.execute(
+                "SELECT low, best, high, included FROM timeline WHERE metric=? "
+                "ORDER BY position DESC LIMIT 1",
+                (metric,),
+            ).fetchone()
+            self.last_points[metric] = tuple(row) if row is not None else None
+        if self.last_points[metric] != point:
+            c.execute(
+                "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (metric, position, recorded_at, *point),
+            )
+            self.last_points[metric] = point
+
+    def finish(self, c: Cursor) -> None:
+        """Write what a batch gathered: each touched metric's final estimate, once."""
+        c.executemany(
+            "UPDATE metrics SET estimate=? WHERE id=?",
+            [(dumps(summary), metric) for metric, summary in self.pending_summaries.items()],
+        )
+        self.pending_summaries.clear()
+        if len(self.last_points) > MAX_CACHED_CLAIMS:
+            self.last_points.clear()
+
+    def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
+        """The metric's incremental estimate, loaded from the tables on first use."""
+        estimate = self.estimates.get(metric)
+        if estimate is not None:
+            self.estimates.move_to_end(metric)
+            return estimate
+        estimate = load_estimate(c, metric)
+        self.estimates[metric] = estimate
+        self.cached_claims += len(estimate.claims)
+        while self.cached_claims > MAX_CACHED_CLAIMS and len(self.estimates) > 1:
+            _, evicted = self.estimates.popitem(last=False)
+            self.cached_claims -= len(evicted.claims)
+        return estimate
+
+    def forget(self) -> None:
+        """Drop cached estimates: after a rollback they may hold what was not committed."""
+        self.estimates.clear()
+        self.cached_claims = 0
+        self.last_points.clear()
+        self.pending_summaries.clear()
+
+
+def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
+    estimate = IncrementalEstimate()
+    rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,)).fetchall()
+    for state, position in rows:
+        estimate.put(as_known(json.loads(state), position))
+    origins = sorted(estimate.origins)
+    if origins:
+        marks = ",".join("?" * len(origins))
+        for slug, reliability in c.execute(
+            f"SELECT id, reliability FROM sources WHERE id IN ({marks})", origins
+        ).fetchall():
+            if reliability != Reliability.F.value:
+                estimate.rate(slug, Reliability(reliability))
+    return estimate
+
+
+def estimate_summary(estimate: Estimate) -> dict[str, Any]:
+    """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
+    return {
+        "method": estimate.method,
+        "low": text(estimate.low),
+        "best": text(estimate.best),
+        "high": text(estimate.high),
+        "considered": estimate.considered,
+        "included": estimate.included,
+        "independent_origins": estimate.independent_origins,
+        "evidence": estimate.evidence.value,
+    }
+
+
+def text(value: Decimal | None) -> str | None:
+    return decimal_text(value) if value is not None else None
