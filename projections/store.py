@@ -35,12 +35,17 @@ class Store:
     runner: ProjectionRunner
     idempotency: IdempotencyStore
     paths: tuple[str, str] = field(default=("", ""))
+    closed: bool = field(default=False, init=False)
 
     def lag(self) -> int:
         """How many positions the views are behind the ledger."""
         return max(0, self.ledger.max_position() - self.views.position())
 
     def close(self) -> None:
+        """Stop the runner and close the connections (once; again does nothing)."""
+        if self.closed:
+            return
+        self.closed = True
         self.runner.stop()
         self.ledger.close()
         self.views.close()

@@ -1,22 +1,33 @@
-"""Shared fixtures for the integration tests: real SQLite files under tmp_path, no mocks."""
+"""Shared fixtures for the integration tests: real stores, no mocks.
+
+`store_at` (and so `store`, `small_world`, `run_cli`) runs each test twice: on SQLite files
+under tmp_path, and on a fresh PostgreSQL database (when the suite has a server; see
+tests/conftest.py).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import count
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
+from api.services import open_store
+from api.settings import Settings
 from domain.claims import ClaimFields
+from domain.ledger import Ledger
 from domain.values import Qualifier
-from projections.store import Store, open_sqlite_store
+from projections.store import Store, sqlite_env
+from projections.verification import rebuild_in_memory
+from tests.conftest import STORES
 
 ACTOR = "integration-test"
 CLI = Path(sys.executable).with_name("claimledger")
@@ -55,15 +66,47 @@ def define_metrics(store: Store, *slugs: str, unit: str = "people") -> None:
         store.ledger.define_metric(slug, slug.title(), unit, None, ACTOR)
 
 
-def fresh_rebuild(events_path: Path, views_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Project the whole event log into a brand-new views file and dump it."""
-    assert not views_path.exists()
-    store = open_sqlite_store(str(events_path), str(views_path))
+def fresh_rebuild(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Project the whole event log into brand-new views (in memory) and dump them."""
+    rebuilt = rebuild_in_memory(store.ledger, store.ledger.max_position())
     try:
-        store.runner.catch_up()
-        return store.views.dump()
+        return rebuilt.dump()
     finally:
-        store.close()
+        rebuilt.close()
+
+
+@dataclass
+class StoreAt:
+    """Where a test's store lives: `kind` is sqlite or postgres, `url` its database URL."""
+
+    kind: str
+    url: str
+    make_sibling: Callable[[], str] = field(repr=False, default=lambda: "")
+    opened: list[Store] = field(default_factory=list)
+
+    def sibling(self) -> StoreAt:
+        """Another empty store of the same kind (a file beside, or another database)."""
+        return StoreAt(self.kind, self.make_sibling(), self.make_sibling, self.opened)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(database_url=self.url)
+
+    def open(self) -> Store:
+        """Open the store (again), as another process would; closed after the test."""
+        store = open_store(self.settings)
+        self.opened.append(store)
+        return store
+
+    def ledger_env(self) -> dict[str, str]:
+        settings = self.settings
+        if settings.is_postgres:
+            return settings.postgres_env
+        return sqlite_env(settings.sqlite_path, 5)
+
+    def ledger(self) -> Ledger:
+        """Another ledger application on the same event store."""
+        return Ledger(env=self.ledger_env())
 
 
 @pytest.fixture
@@ -71,12 +114,24 @@ def events_path(tmp_path: Path) -> Path:
     return tmp_path / "ledger.db"
 
 
+@pytest.fixture(params=STORES)
+def store_at(request: pytest.FixtureRequest, events_path: Path) -> Iterator[StoreAt]:
+    """An empty store of each kind: SQLite files, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        new_database = request.getfixturevalue("new_postgres_database")
+        at = StoreAt("postgres", new_database(), new_database)
+    else:
+        siblings = (f"sqlite:///{events_path.parent / f'other-{n}' / 'ledger.db'}" for n in count())
+        at = StoreAt("sqlite", f"sqlite:///{events_path}", lambda: next(siblings))
+    yield at
+    for opened in at.opened:
+        opened.close()
+
+
 @pytest.fixture
-def store(events_path: Path) -> Iterator[Store]:
-    """A store on real SQLite files; closed after the test."""
-    opened = open_sqlite_store(str(events_path))
-    yield opened
-    opened.close()
+def store(store_at: StoreAt) -> Store:
+    """The test's store, open; closed after the test."""
+    return store_at.open()
 
 
 @pytest.fixture
@@ -102,9 +157,9 @@ class RunCli(Protocol):
 
 
 @pytest.fixture
-def cli_env(events_path: Path) -> dict[str, str]:
+def cli_env(store_at: StoreAt) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMLEDGER_")}
-    env["CLAIMLEDGER_DATABASE_URL"] = f"sqlite:///{events_path}"
+    env["CLAIMLEDGER_DATABASE_URL"] = store_at.url
     env["COLUMNS"] = "200"
     return env
 

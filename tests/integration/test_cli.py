@@ -1,4 +1,4 @@
-"""The `claimledger` command line, run as a subprocess against real SQLite files."""
+"""The `claimledger` command line, run as a subprocess against real stores (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from api.demo import METRICS, PREFIX, SOURCES, load_demo
 from domain.keys import hash_secret
 from projections.queries import ClaimFilters
-from projections.store import open_sqlite_store
 
-from .conftest import ACTOR, CliResult, RunCli
+from .conftest import ACTOR, CliResult, RunCli, StoreAt
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +32,14 @@ def assert_one_line_error(done: CliResult) -> str:
 
 
 @pytest.fixture
-def demo_store(events_path: Path) -> Path:
-    """The §7 seed, loaded through open_sqlite_store and closed again."""
-    store = open_sqlite_store(str(events_path))
+def demo_store(store_at: StoreAt) -> StoreAt:
+    """The §7 seed, loaded and closed again."""
+    store = store_at.open()
     try:
         assert load_demo(store.ledger) is not None
     finally:
         store.close()
-    return events_path
+    return store_at
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
@@ -51,7 +50,7 @@ def jsonl(text: str) -> list[dict[str, Any]]:
 
 
 def test_keys_are_created_listed_and_revoked_from_the_command_line(
-    events_path: Path, run_cli: RunCli
+    store_at: StoreAt, run_cli: RunCli
 ) -> None:
     created = run_cli("keys", "create", "--name", "ci robot", "--role", "editor")
     assert created.returncode == 0, created.stderr
@@ -71,7 +70,7 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(
     assert revoked.returncode == 0, revoked.stderr
     assert f"revoked {key_id[1]}" in revoked.stdout
 
-    store = open_sqlite_store(str(events_path))
+    store = store_at.open()
     try:
         store.runner.catch_up()
         found = store.queries.key_by_hash(hash_secret(secret[1]))
@@ -88,7 +87,7 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(
 # Estimates
 
 
-def test_estimate_prints_the_best_figure_of_the_demo(demo_store: Path, run_cli: RunCli) -> None:
+def test_estimate_prints_the_best_figure_of_the_demo(demo_store: StoreAt, run_cli: RunCli) -> None:
     done = run_cli("estimate", KILLED)
     assert done.returncode == 0, done.stderr
     assert "best 300" in done.stdout
@@ -98,9 +97,9 @@ def test_estimate_prints_the_best_figure_of_the_demo(demo_store: Path, run_cli: 
 
 
 def test_estimate_known_at_answers_as_the_ledger_stood_before_a_retraction(
-    demo_store: Path, run_cli: RunCli
+    demo_store: StoreAt, run_cli: RunCli
 ) -> None:
-    store = open_sqlite_store(str(demo_store))
+    store = demo_store.open()
     try:
         store.runner.catch_up()
         claims = store.queries.claims(ClaimFilters(metric=KILLED, origin="south-korea"), None, 5)
@@ -136,7 +135,7 @@ def test_estimate_known_at_answers_as_the_ledger_stood_before_a_retraction(
     ],
 )
 def test_a_bad_argument_gives_one_line_on_stderr_and_a_non_zero_exit(
-    demo_store: Path, run_cli: RunCli, args: tuple[str, ...], says: str
+    demo_store: StoreAt, run_cli: RunCli, args: tuple[str, ...], says: str
 ) -> None:
     assert says in assert_one_line_error(run_cli(*args))
 
@@ -204,7 +203,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_imported_claims_come_back_out_of_export_with_their_fields(
-    demo_store: Path, tmp_path: Path, run_cli: RunCli
+    demo_store: StoreAt, tmp_path: Path, run_cli: RunCli
 ) -> None:
     imported = run_cli("import", str(write_jsonl(tmp_path / "claims.jsonl", IMPORTED)))
     assert imported.returncode == 0, imported.stderr
@@ -229,7 +228,7 @@ def test_imported_claims_come_back_out_of_export_with_their_fields(
 
 
 def test_export_events_lists_every_event_in_position_order(
-    demo_store: Path, tmp_path: Path, run_cli: RunCli
+    demo_store: StoreAt, tmp_path: Path, run_cli: RunCli
 ) -> None:
     run_cli("import", str(write_jsonl(tmp_path / "claims.jsonl", IMPORTED)))
     events = jsonl(run_cli("export", "--events").stdout)
@@ -248,13 +247,13 @@ def test_export_events_lists_every_event_in_position_order(
 
 
 def test_exported_claims_import_into_another_store_and_export_the_same(
-    demo_store: Path, tmp_path: Path, run_cli: RunCli, cli_env: dict[str, str]
+    demo_store: StoreAt, tmp_path: Path, run_cli: RunCli, cli_env: dict[str, str]
 ) -> None:
     run_cli("import", str(write_jsonl(tmp_path / "claims.jsonl", IMPORTED)))
     first = jsonl(run_cli("export").stdout)
 
-    other_path = tmp_path / "other" / "ledger.db"
-    other = open_sqlite_store(str(other_path))
+    other_at = demo_store.sibling()
+    other = other_at.open()
     try:
         for slug, name, kind in SOURCES:
             other.ledger.register_source(slug, name, kind, None, None, ACTOR)
@@ -264,7 +263,7 @@ def test_exported_claims_import_into_another_store_and_export_the_same(
         other.close()
     derived = ("origin", "status", "credibility", "version", *SERVER_FIELDS)
     requests = [{k: v for k, v in c.items() if k not in derived} for c in first]
-    env = {**cli_env, "CLAIMLEDGER_DATABASE_URL": f"sqlite:///{other_path}"}
+    env = {**cli_env, "CLAIMLEDGER_DATABASE_URL": other_at.url}
     done = run_cli("import", str(write_jsonl(tmp_path / "again.jsonl", requests)), env=env)
     assert done.returncode == 0, done.stderr
     second = jsonl(run_cli("export", env=env).stdout)
@@ -276,7 +275,7 @@ def test_exported_claims_import_into_another_store_and_export_the_same(
 
 
 def test_an_invalid_line_imports_nothing_and_names_the_line(
-    demo_store: Path, tmp_path: Path, run_cli: RunCli
+    demo_store: StoreAt, tmp_path: Path, run_cli: RunCli
 ) -> None:
     bad = [*IMPORTED[:2], {**IMPORTED[0], "value": -1}]
     path = tmp_path / "bad.jsonl"
@@ -288,7 +287,7 @@ def test_an_invalid_line_imports_nothing_and_names_the_line(
 
 
 def test_an_import_that_breaks_a_ledger_rule_imports_nothing(
-    demo_store: Path, tmp_path: Path, run_cli: RunCli
+    demo_store: StoreAt, tmp_path: Path, run_cli: RunCli
 ) -> None:
     bad = [*IMPORTED[:2], {**IMPORTED[0], "reported_by": "nobody-known"}]
     message = assert_one_line_error(run_cli("import", str(write_jsonl(tmp_path / "b.jsonl", bad))))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from projections.store import Store, open_sqlite_store, views_path_for
+from projections.store import Store, views_path_for
 
-from .conftest import ACTOR, claim, define_metrics, fresh_rebuild, register_sources
+from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources
 
 pytestmark = pytest.mark.integration
 
@@ -26,10 +26,11 @@ CATCH_UP_SCRIPT = textwrap.dedent(
     """
     import sys
 
+    from api.services import open_store
+    from api.settings import Settings
     from projections.runner import ProjectionRunner
-    from projections.store import open_sqlite_store
 
-    store = open_sqlite_store(sys.argv[1])
+    store = open_store(Settings(database_url=sys.argv[1]))
     runner = ProjectionRunner(store.ledger, store.views, batch_size=int(sys.argv[2]))
     print("catching up from", runner.position, flush=True)
     runner.catch_up()
@@ -39,8 +40,20 @@ CATCH_UP_SCRIPT = textwrap.dedent(
 )
 
 
-def tracked_position(views_path: str) -> int:
-    """The position in the views file, read as another process would."""
+def tracked_position(store_at: StoreAt) -> int:
+    """The position in the views, read as another process would."""
+    if store_at.kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(store_at.url, autocommit=True) as db:
+            try:
+                row = db.execute(
+                    "SELECT notification_id FROM views_tracking WHERE application_name='ledger'"
+                ).fetchone()
+            except psycopg.errors.UndefinedTable:  # not created yet
+                return 0
+        return int(row[0]) if row else 0
+    views_path = views_path_for(store_at.settings.sqlite_path)
     try:
         with sqlite3.connect(f"file:{views_path}?mode=ro", uri=True, timeout=5) as db:
             row = db.execute(
@@ -64,7 +77,7 @@ def record_backlog(store: Store) -> int:
 
 
 def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_nothing(
-    store: Store, events_path: Path, tmp_path: Path
+    store: Store, store_at: StoreAt, tmp_path: Path
 ) -> None:
     last = record_backlog(store)
     assert last == len(SOURCES) + len(METRICS) + CLAIMS
@@ -73,9 +86,8 @@ def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_
 
     script = tmp_path / "catch_up.py"
     script.write_text(CATCH_UP_SCRIPT)
-    views_path = views_path_for(str(events_path))
     child = subprocess.Popen(
-        [sys.executable, str(script), str(events_path), "50"],
+        [sys.executable, str(script), store_at.url, "50"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -84,7 +96,7 @@ def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_
         # Kill it once it is applying claims: well inside the backlog.
         definitions = len(SOURCES) + len(METRICS)
         deadline = time.monotonic() + 60
-        while tracked_position(views_path) <= definitions:
+        while tracked_position(store_at) <= definitions:
             assert child.poll() is None, child.communicate()
             assert time.monotonic() < deadline, "the runner never applied a batch"
             time.sleep(0.01)
@@ -95,7 +107,7 @@ def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_
     assert child.returncode == -signal.SIGKILL
     assert "caught up" not in out, err
 
-    restarted = open_sqlite_store(str(events_path))  # as the restarted process would
+    restarted = store_at.open()  # as the restarted process would
     try:
         tracked = restarted.views.position()
         assert definitions < tracked < last, f"killed at {tracked}, not mid-stream"
@@ -108,9 +120,10 @@ def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_
         assert restarted.runner.catch_up(applied.append) == last
         assert sum(applied) == last - tracked
         live = restarted.views.dump()
+        rebuilt = fresh_rebuild(restarted)
     finally:
         restarted.close()
 
     assert len(live["event_index"]) == last
     assert len(live["claims"]) == CLAIMS
-    assert live == fresh_rebuild(events_path, tmp_path / "rebuilt.views.db")
+    assert live == rebuilt

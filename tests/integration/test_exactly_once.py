@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -11,9 +10,9 @@ from eventsourcing.persistence import IntegrityError
 from projections.ledger_views import EventAt
 from projections.queries import ClaimFilters
 from projections.runner import ProjectionRunner
-from projections.store import Store, open_sqlite_store
+from projections.store import Store
 
-from .conftest import ACTOR, claim, define_metrics, fresh_rebuild, register_sources
+from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources
 
 pytestmark = pytest.mark.integration
 
@@ -89,10 +88,10 @@ def test_a_batch_that_overlaps_applied_positions_is_refused_as_a_whole(
 
 
 def test_a_stale_runner_catching_up_resumes_after_the_position_another_runner_applied(
-    populated: Store, events_path: Path
+    populated: Store, store_at: StoreAt
 ) -> None:
     record_many(populated, 200)
-    other = open_sqlite_store(str(events_path))
+    other = store_at.open()
     try:
         stale = ProjectionRunner(other.ledger, other.views, batch_size=30)
         populated.runner.catch_up()
@@ -103,10 +102,10 @@ def test_a_stale_runner_catching_up_resumes_after_the_position_another_runner_ap
 
 
 def test_two_runners_on_one_views_file_racing_to_catch_up_never_apply_an_event_twice(
-    populated: Store, events_path: Path, tmp_path: Path
+    populated: Store, store_at: StoreAt
 ) -> None:
     last = record_many(populated, 2000)
-    second = open_sqlite_store(str(events_path))  # as another process would
+    second = store_at.open()  # as another process would
     runners = [
         ProjectionRunner(populated.ledger, populated.views, batch_size=25),
         ProjectionRunner(second.ledger, second.views, batch_size=40),
@@ -141,14 +140,14 @@ def test_two_runners_on_one_views_file_racing_to_catch_up_never_apply_an_event_t
     # Between them, the two runners applied every position exactly once.
     assert sum(applied) == last
     assert len(live["event_index"]) == last
-    assert live == fresh_rebuild(events_path, tmp_path / "fresh.views.db")
+    assert live == fresh_rebuild(populated)
 
 
 def test_two_live_runners_following_one_views_file_never_apply_an_event_twice(
-    populated: Store, events_path: Path, tmp_path: Path
+    populated: Store, store_at: StoreAt
 ) -> None:
     record_many(populated, 300)
-    second = open_sqlite_store(str(events_path))
+    second = store_at.open()
     try:
         populated.runner.start()
         second.runner.start()
@@ -166,4 +165,4 @@ def test_two_live_runners_following_one_views_file_never_apply_an_event_twice(
         second.close()
 
     assert len(live["event_index"]) == last
-    assert live == fresh_rebuild(events_path, tmp_path / "fresh.views.db")
+    assert live == fresh_rebuild(populated)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,9 @@ from projections.idempotency import (
     KeyReused,
     Remembered,
 )
-from projections.store import Store, open_sqlite_store
+from projections.store import Store
+
+from .conftest import StoreAt
 
 pytestmark = pytest.mark.integration
 
@@ -83,12 +84,12 @@ def test_answers_are_purged_after_24_hours_and_not_before(keys: IdempotencyStore
 
 
 def test_remembered_answers_survive_closing_and_reopening_the_store(
-    store: Store, events_path: Path
+    store: Store, store_at: StoreAt
 ) -> None:
     store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
     store.idempotency.complete(WHO, ROUTE, KEY, ANSWER)
     store.close()
-    reopened = open_sqlite_store(str(events_path))
+    reopened = store_at.open()
     try:
         assert reopened.idempotency.begin(WHO, ROUTE, KEY, "body-a") == ANSWER
         with pytest.raises(KeyReused):
@@ -98,9 +99,9 @@ def test_remembered_answers_survive_closing_and_reopening_the_store(
 
 
 def test_two_processes_sharing_the_views_file_see_each_others_keys(
-    store: Store, events_path: Path
+    store: Store, store_at: StoreAt
 ) -> None:
-    other = open_sqlite_store(str(events_path))
+    other = store_at.open()
     try:
         store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
         with pytest.raises(KeyInFlight):
@@ -115,7 +116,7 @@ def test_a_pending_key_left_by_a_dead_process_is_claimed_again_after_a_minute(
     store: Store,
 ) -> None:
     left_behind = time.time() - ABANDONED_AFTER_SECONDS - 1
-    with store.views.datastore.transaction(commit=True) as c:
+    with store.views.sql_transaction(commit=True) as c:
         c.execute(
             "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
             (WHO, ROUTE, KEY, "body-a", left_behind),

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from domain.event_data import rfc3339
 from domain.values import Credibility, Reliability
-from projections.ledger_views import LedgerViews
+from projections.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
 from projections.queries import LedgerQueries, NotKnownYet
-from projections.store import Store, sqlite_env, views_path_for
+from projections.store import VIEWS_NAME, Store, sqlite_env, views_path_for
 
-from .conftest import ACTOR, claim
+from .conftest import ACTOR, StoreAt, claim
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +34,29 @@ def figures(low: int, best: int, high: int) -> tuple[Decimal | None, ...]:
     return (Decimal(low), Decimal(best), Decimal(high))
 
 
-def views_alone(events_path: Path) -> LedgerQueries:
-    """Queries over the views file only: no ledger, no event store to replay."""
-    factory = InfrastructureFactory.construct(env=sqlite_env(views_path_for(str(events_path)), 5))
-    views = factory.tracking_recorder(LedgerViews)
-    assert isinstance(views, LedgerViews)
+def views_alone(store_at: StoreAt) -> LedgerQueries:
+    """Queries over the views only: no ledger, no event store to replay."""
+    if store_at.kind == "sqlite":
+        views_path = views_path_for(store_at.settings.sqlite_path)
+        factory = InfrastructureFactory.construct(env=sqlite_env(views_path, 5))
+        views = factory.tracking_recorder(LedgerViews)
+    else:
+        env = Environment(VIEWS_NAME, store_at.settings.postgres_env)
+        views = InfrastructureFactory.construct(env=env).tracking_recorder(PostgresLedgerViews)
+    assert isinstance(views, BaseLedgerViews)
     return LedgerQueries(views)
+
+
+def remove_event_store(store_at: StoreAt) -> None:
+    if store_at.kind == "sqlite":
+        events_path = Path(store_at.settings.sqlite_path)
+        events_path.rename(events_path.with_name("moved-away.db"))
+        assert not events_path.exists()
+    else:
+        import psycopg
+
+        with psycopg.connect(store_at.url, autocommit=True) as db:
+            db.execute("DROP TABLE ledger_events")
 
 
 def test_an_estimate_known_at_a_past_moment_ignores_a_later_retraction(
@@ -67,8 +85,8 @@ def test_an_estimate_known_at_a_past_moment_ignores_a_later_retraction(
     assert empty.estimate.included == 0
 
 
-def test_known_at_answers_come_from_the_views_file_without_the_event_store(
-    small_world: Store, events_path: Path
+def test_known_at_answers_come_from_the_views_without_the_event_store(
+    small_world: Store, store_at: StoreAt
 ) -> None:
     store = small_world
     low = store.ledger.record_claim(claim("war/killed", 300, "outlet-a", "ministry"), ACTOR)
@@ -79,14 +97,13 @@ def test_known_at_answers_come_from_the_views_file_without_the_event_store(
     store.runner.catch_up()
     store.close()
 
-    events_path.rename(events_path.with_name("moved-away.db"))
-    queries = views_alone(events_path)
+    remove_event_store(store_at)
+    queries = views_alone(store_at)
     try:
         assert queries.estimate("war/killed", known_at=t).estimate.best == 300
         assert queries.estimate("war/killed").estimate.best == 1000
     finally:
-        queries.views.datastore.close()
-    assert not events_path.exists()
+        queries.views.close()
 
 
 def test_ratings_are_applied_as_they_were_known_at_the_moment(small_world: Store) -> None:

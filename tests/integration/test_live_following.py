@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from domain.ledger import Ledger
-from projections.store import Store, open_sqlite_store, sqlite_env
+from projections.store import Store
 
-from .conftest import ACTOR, claim
+from .conftest import ACTOR, StoreAt, claim
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +43,10 @@ def test_many_writes_in_a_row_are_all_followed(following: Store) -> None:
     assert following.runner.error is None
 
 
-def test_a_write_from_another_ledger_on_the_same_file_is_picked_up_by_polling(
-    following: Store, events_path: Path
+def test_a_write_from_another_ledger_on_the_same_store_is_picked_up(
+    following: Store, store_at: StoreAt
 ) -> None:
-    other = Ledger(env=sqlite_env(str(events_path), 5))
+    other = store_at.ledger()
     try:
         saved = other.register_source("elsewhere", "Elsewhere", "outlet", None, None, ACTOR)
     finally:
@@ -56,23 +55,21 @@ def test_a_write_from_another_ledger_on_the_same_file_is_picked_up_by_polling(
     assert following.queries.source("elsewhere")["name"] == "Elsewhere"
 
 
-def test_a_write_from_another_process_is_picked_up_by_polling(
-    following: Store, events_path: Path
-) -> None:
+def test_a_write_from_another_process_is_picked_up(following: Store, store_at: StoreAt) -> None:
     script = textwrap.dedent(
         """
+        import json
         import sys
         from domain.ledger import Ledger
-        from projections.store import sqlite_env
 
-        ledger = Ledger(env=sqlite_env(sys.argv[1], 5))
+        ledger = Ledger(env=json.loads(sys.argv[1]))
         saved = ledger.define_metric("war/captured", "Captured", "people", None, "child")
         print(saved.position)
         ledger.close()
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, str(events_path)],
+        [sys.executable, "-c", script, json.dumps(store_at.ledger_env())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -88,9 +85,9 @@ def test_waiting_for_a_position_never_written_times_out(following: Store) -> Non
 
 
 def test_a_reader_whose_runner_is_not_running_sees_positions_applied_by_another(
-    following: Store, events_path: Path
+    following: Store, store_at: StoreAt
 ) -> None:
-    reader = open_sqlite_store(str(events_path))  # another API process, not projecting
+    reader = store_at.open()  # another API process, not projecting
     try:
         assert not reader.runner.running
         saved = following.ledger.record_claim(claim("war/killed", 7, "outlet-a"), ACTOR)

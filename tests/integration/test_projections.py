@@ -234,7 +234,7 @@ def test_the_claim_history_refuses_streams_that_are_not_claims(world: World) -> 
 
 def test_the_event_index_holds_every_position_once(world: World) -> None:
     store = world.store
-    with store.views.datastore.transaction(commit=False) as c:
+    with store.views.sql_transaction() as c:
         c.execute("SELECT position, stream, version FROM event_index ORDER BY position")
         rows = [tuple(r) for r in c.fetchall()]
     assert [r[0] for r in rows] == list(range(1, store.ledger.max_position() + 1))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -12,17 +11,16 @@ from api.demo import load_demo
 from domain.values import Credibility, Reliability, Role
 from projections.idempotency import Remembered
 from projections.queries import ClaimFilters
-from projections.store import open_sqlite_store
 
-from .conftest import ACTOR, RunCli
+from .conftest import ACTOR, RunCli, StoreAt
 
 pytestmark = pytest.mark.integration
 
 
 def test_rebuilding_from_the_command_line_yields_views_equal_to_the_live_ones(
-    events_path: Path, run_cli: RunCli
+    store_at: StoreAt, run_cli: RunCli
 ) -> None:
-    store = open_sqlite_store(str(events_path))
+    store = store_at.open()
     try:
         load_demo(store.ledger)
         store.runner.catch_up()  # the seed in one go, then live, event by event
@@ -52,7 +50,7 @@ def test_rebuilding_from_the_command_line_yields_views_equal_to_the_live_ones(
     assert done.returncode == 0, done.stderr
     assert f"rebuilt the views up to position {last}" in done.stdout
 
-    reopened = open_sqlite_store(str(events_path))
+    reopened = store_at.open()
     try:
         assert reopened.views.position() == last
         assert reopened.views.dump() == live
@@ -63,11 +61,11 @@ def test_rebuilding_from_the_command_line_yields_views_equal_to_the_live_ones(
         reopened.close()
 
 
-def test_rebuilding_an_empty_store_leaves_empty_views(events_path: Path, run_cli: RunCli) -> None:
+def test_rebuilding_an_empty_store_leaves_empty_views(store_at: StoreAt, run_cli: RunCli) -> None:
     done = run_cli("rebuild")
     assert done.returncode == 0, done.stderr
     assert "rebuilt the views up to position 0" in done.stdout
-    store = open_sqlite_store(str(events_path))
+    store = store_at.open()
     try:
         assert all(rows == [] for rows in store.views.dump().values())
     finally:

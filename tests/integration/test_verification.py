@@ -71,7 +71,7 @@ def new_claim(
 
 def demo_claim_id(store: Store, metric: str, value: str) -> UUID:
     store.runner.catch_up()
-    with store.views.datastore.transaction(commit=False) as c:
+    with store.views.sql_transaction() as c:
         c.execute("SELECT id, state FROM claims WHERE metric=?", (metric,))
         rows = c.fetchall()
     for claim_id, state in rows:
@@ -309,7 +309,11 @@ EVENT_EDITS: dict[str, EventEdit] = {
     "the timestamp moved by a microsecond": (
         "Source.Rated",
         b'"track record"',
-        lambda s: s[: s.index(b'+00:00"') - 1] + b"9" + s[s.index(b'+00:00"') :],
+        lambda s: (
+            s[: s.index(b'+00:00"') - 1]
+            + str((int(chr(s[s.index(b'+00:00"') - 1])) + 1) % 10).encode()  # another digit
+            + s[s.index(b'+00:00"') :]
+        ),
     ),
     "a character of non-ASCII text changed": (
         "Claim.Recorded",

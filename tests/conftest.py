@@ -1,0 +1,120 @@
+"""One suite, two stores: the PostgreSQL half runs when CLAIMLEDGER_TEST_POSTGRES_URL is set.
+
+The URL names a database on a server where its user may create databases
+(`postgresql://user:pass@127.0.0.1:5432/db`); each test that asks for one gets a fresh
+database of its own, dropped afterwards. Without the URL those tests are skipped, and
+the run ends with one line saying the PostgreSQL half was not run. This is the only
+place the tests read it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
+
+import pytest
+
+POSTGRES_URL_VARIABLE = "CLAIMLEDGER_TEST_POSTGRES_URL"
+POSTGRES_URL = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
+NOT_RUN = f"PostgreSQL half not run: {POSTGRES_URL_VARIABLE} is not set"
+
+# Parameters for fixtures that run on either store; the postgres one skips without a URL.
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+NewDatabase = Callable[[], str]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def admin_connection() -> object:
+    import psycopg
+
+    return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=10)
+
+
+def create_database() -> str:
+    """A fresh, empty database; its URL."""
+    name = f"cl_test_{uuid4().hex[:16]}"
+    with admin_connection() as conn:  # type: ignore[attr-defined]
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_database(POSTGRES_URL, name)
+
+
+def drop_database(url: str) -> None:
+    """Drop a test's database; a failure to clean up never fails the test."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    for attempt in range(5):
+        try:
+            with admin_connection() as conn:  # type: ignore[attr-defined]
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.Error:  # e.g. an autovacuum worker it may not terminate: retry
+            time.sleep(0.2 * (attempt + 1))
+
+
+@pytest.fixture
+def new_postgres_database() -> Iterator[NewDatabase]:
+    """Makes fresh PostgreSQL databases for this test (skips without a server)."""
+    if not POSTGRES_URL:
+        pytest.skip(NOT_RUN)
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def session_postgres_databases() -> Iterator[NewDatabase]:
+    """The same, for fixtures that outlive one test (servers shared by a module)."""
+    if not POSTGRES_URL:
+        pytest.skip(NOT_RUN)
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_URL:
+        return
+    skip = pytest.mark.skip(reason=NOT_RUN)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    postgres = [
+        report
+        for key in ("passed", "failed", "skipped", "error")
+        for report in terminalreporter.stats.get(key, [])
+        if "postgres" in getattr(report, "keywords", {})
+    ]
+    if not POSTGRES_URL:
+        terminalreporter.write_line(
+            f"NOTE: {NOT_RUN}; {len({r.nodeid for r in postgres})} PostgreSQL tests skipped "
+            "(.ci/run starts a server and runs them).",
+            yellow=True,
+            bold=True,
+        )
+    else:
+        passed = sum(1 for r in postgres if r.passed and r.when == "call")
+        terminalreporter.write_line(f"PostgreSQL half run: {passed} PostgreSQL tests passed.")
