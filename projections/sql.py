@@ -74,6 +74,18 @@ def to_pyformat(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def storable(parameters: Sequence[Any]) -> tuple[Any, ...]:
+    """Parameters PostgreSQL accepts: its text cannot hold NUL, so NUL becomes U+FFFD.
+
+    A lookup by a value with NUL then matches nothing, as on SQLite (ids are slugs); a
+    view row written with one (no API input carries NUL into a view column) differs from
+    a rebuild on SQLite, so `verify` names it rather than the projection failing forever.
+    """
+    return tuple(
+        p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p for p in parameters
+    )
+
+
 class PostgresCursor:
     """A psycopg cursor that speaks the views' SQL; `raw` is the library's own cursor."""
 
@@ -85,7 +97,7 @@ class PostgresCursor:
         import psycopg
 
         try:
-            self._cursor.execute(to_pyformat(sql), tuple(parameters))
+            self._cursor.execute(to_pyformat(sql), storable(parameters))
         except psycopg.IntegrityError as error:
             raise IntegrityError(str(error)) from error
         return self
@@ -93,7 +105,7 @@ class PostgresCursor:
     def executemany(self, sql: str, parameters: Any, /) -> PostgresCursor:
         import psycopg
 
-        rows = [tuple(p) for p in parameters]
+        rows = [storable(p) for p in parameters]
         if rows:
             try:
                 self._cursor.executemany(to_pyformat(sql), rows)
