@@ -30,10 +30,12 @@ Slug = Annotated[
         examples=["moscow-times"],
     ),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]
+# Text that lands in a view column holds no NUL: PostgreSQL text cannot store one.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH, pattern=NO_NUL)]
 Reason = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
-Url = Annotated[str, Field(max_length=MAX_URL_LENGTH)]
+Url = Annotated[str, Field(max_length=MAX_URL_LENGTH, pattern=NO_NUL)]
 Value = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=30)]
 
 
@@ -57,7 +59,9 @@ class RateSourceRequest(StrictModel):
 class DefineMetricRequest(StrictModel):
     id: Slug = Field(examples=["dprk-in-russia/killed"])
     name: Name
-    unit: Annotated[str, Field(min_length=1, max_length=100, examples=["people", "percent"])]
+    unit: Annotated[
+        str, Field(min_length=1, max_length=100, pattern=NO_NUL, examples=["people", "percent"])
+    ]
     description: Text | None = None
 
 

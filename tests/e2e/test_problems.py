@@ -134,3 +134,21 @@ def test_a_huge_value_is_422_not_a_crash(desk: Desk) -> None:
     metric = desk.metric("huge")
     body = a_claim(metric, desk.source(), 10**40)
     assert is_problem(desk.client.post("/v1/claims", json=body), 422)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/sources", {"id": "nul-source", "name": "a\u0000b", "kind": "outlet"}),
+        ("/v1/metrics", {"id": "nul/metric", "name": "N", "unit": "peo\u0000ple"}),
+        (
+            "/v1/metrics",
+            {"id": "nul/metric", "name": "N", "unit": "people", "description": "\u0000"},
+        ),
+    ],
+)
+def test_a_nul_character_in_a_name_unit_or_text_is_refused(
+    admin: httpx.Client, path: str, body: dict[str, str]
+) -> None:
+    # PostgreSQL text cannot hold NUL: both stores refuse it alike, before any event.
+    assert is_problem(admin.post(path, json=body), 422)

@@ -19,6 +19,7 @@ from uuid import UUID
 import pytest
 
 from projections.store import Store, views_path_for
+from projections.verification import compare_views, rebuild_in_memory
 
 from .conftest import CLI, StoreAt
 from .test_verification import DEPLOYED, STEPS, Run
@@ -127,3 +128,25 @@ def test_an_edited_view_row_fails_verify_naming_the_view_and_key(
     line = verify(history, tmp_path).failure_line()
 
     assert expected in line
+
+
+def test_a_nul_in_a_view_column_never_stops_the_projection(store_at: StoreAt) -> None:
+    """The API refuses NUL in names; written straight through the ledger, PostgreSQL
+    keeps U+FFFD in the view instead (its text cannot hold NUL), and a comparison with
+    a rebuild names that row."""
+    store = store_at.open()
+    store.ledger.register_source("nul", "a\x00b", "outlet", None, None, "test")
+    store.runner.catch_up()
+    assert store.views.position() == store.ledger.max_position()
+    rebuilt = rebuild_in_memory(store.ledger, store.views.position())
+    try:
+        divergence = compare_views(store.views, rebuilt)
+    finally:
+        rebuilt.close()
+    if store_at.kind == "sqlite":
+        assert store.queries.source("nul")["name"] == "a\x00b"
+        assert divergence is None
+    else:
+        assert store.queries.source("nul")["name"] == "a\ufffdb"
+        assert divergence is not None
+        assert "view sources, key id='nul': name is 'a\ufffdb'" in divergence.message
