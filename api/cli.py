@@ -135,15 +135,23 @@ def announce(services: Services, host: str, port: int) -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run the projections alone, until interrupted."""
+def worker(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10000, help="Events per transaction.")
+    ] = 500,
+) -> None:
+    """Run the projections alone, until interrupted. On PostgreSQL one worker is active at
+    a time; others wait as hot standbys and take over when it stops or dies."""
     with opened(catch_up=False) as services:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        runner = services.store.runner
-        runner.catch_up()
+        store = services.store
+        runner = store.runner = type(store.runner)(store.ledger, store.views, batch_size)
         runner.start()
-        console.print(f"projecting from position {runner.position}; Ctrl-C to stop")
+        console.print(
+            f"projecting (views at position {runner.position}; a standby until no other "
+            "worker is active); Ctrl-C to stop"
+        )
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         runner.stop()

@@ -11,6 +11,9 @@ is fast and a crash mid-batch leaves neither rows nor position behind.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -25,6 +28,8 @@ from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.view_writer import Applied, ViewWriter
 
 APPLICATION_NAME = "ledger"
+# How often a standby runner tries to become the active one.
+STANDBY_POLL_SECONDS = 0.2
 
 EventAt = tuple[DomainEventProtocol[Any], int]
 
@@ -47,6 +52,11 @@ class BaseLedgerViews:
         raise NotImplementedError
 
     def tracked_id(self) -> int | None:
+        raise NotImplementedError
+
+    def runner_lock(self, stopping: threading.Event) -> AbstractContextManager[bool]:
+        """Held by the one active runner of these views: yields True once this runner may
+        follow, or False when `stopping` was set while waiting (a hot standby)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -169,6 +179,12 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     def tracked_id(self) -> int | None:
         return self.max_tracking_id(APPLICATION_NAME)
 
+    @contextmanager
+    def runner_lock(self, stopping: threading.Event) -> Iterator[bool]:
+        # One machine, few processes: runners may race; the tracking record keeps each
+        # event applied once (decision 0001).
+        yield True
+
     @property
     def tracking_table(self) -> str:
         return "tracking"
@@ -209,9 +225,37 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
         tracked: int | None = self.max_tracking_id(APPLICATION_NAME)
         return tracked
 
+    @contextmanager
+    def runner_lock(self, stopping: threading.Event) -> Iterator[bool]:
+        """A session advisory lock on a connection of its own: the server releases it when
+        the holder's connection ends, so a standby takes over from a killed worker."""
+        import psycopg
+
+        key = advisory_key(f"claimledger:{self.tracking_table}:{APPLICATION_NAME}")
+        kwargs: Any = self.datastore.pool.kwargs  # dbname, host, port, user, password
+        params = {k: v for k, v in dict(kwargs).items() if k != "row_factory"}
+        with psycopg.connect(**params, autocommit=True) as conn:
+            while True:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if row is not None and row[0]:
+                    break
+                if stopping.wait(STANDBY_POLL_SECONDS):
+                    yield False
+                    return
+            try:
+                yield True
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
     @property
     def tracking_table(self) -> str:
         return self.tracking_table_name
 
     def close(self) -> None:
         self.datastore.close()
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL's advisory locks."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

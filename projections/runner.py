@@ -38,6 +38,7 @@ class ProjectionRunner:
         self._position = views.position()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._active = False
         self._subscription: Subscription[Any] | None = None
 
     @property
@@ -78,7 +79,13 @@ class ProjectionRunner:
 
     @property
     def running(self) -> bool:
+        """Started: following the ledger, or waiting as a standby to take over."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def active(self) -> bool:
+        """Following the ledger now (not a standby waiting for the runner lock)."""
+        return self.running and self._active
 
     def wait(self, position: int, timeout: float) -> bool:
         """Block until the views reflect `position`; False on timeout."""
@@ -90,11 +97,32 @@ class ProjectionRunner:
                     return False
                 self._applied.wait(min(remaining, 0.05))
                 # Another process (a `claimledger worker`) may be the one applying.
-                if self._position < position and not self.running:
+                if self._position < position and not self.active:
                     self._position = max(self._position, self.views.position())
         return True
 
     def _follow(self) -> None:
+        """Wait to be the views' one active runner (PostgreSQL: an advisory lock), then
+        follow the ledger until stopped; a lost lock connection is retried."""
+        while not self._stopping.is_set():
+            try:
+                with self.views.runner_lock(self._stopping) as acquired:
+                    if not acquired:
+                        return
+                    log.info("active runner of the views from position %d", self._position)
+                    self._active = True
+                    try:
+                        self._follow_while_active()
+                    finally:
+                        self._active = False
+                return
+            except Exception as error:  # the lock's connection failed: try again
+                log.exception("projection runner lock failed; retrying in 1 s")
+                self.error = error
+                self._stopping.wait(1.0)
+
+    def _follow_while_active(self) -> None:
+        self._resume_from_tracked()  # a standby taking over: start after the last runner
         while not self._stopping.is_set():
             try:
                 self.catch_up()
