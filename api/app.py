@@ -37,11 +37,16 @@ def create_app(
         owned = services is None
         active = services or open_services(settings)
         app.state.services = active
-        active.store.runner.catch_up()
+        in_process = active.settings.projections == "api"
+        if in_process:
+            active.store.runner.catch_up()
         if on_started is not None:
             on_started(active)
-            active.store.runner.catch_up()
-        active.store.runner.start()
+            if in_process:
+                active.store.runner.catch_up()
+        if in_process:
+            # On PostgreSQL one runner is active at a time; the others wait as standbys.
+            active.store.runner.start()
         try:
             yield
         finally:

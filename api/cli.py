@@ -73,24 +73,28 @@ def opened(catch_up: bool = True) -> Iterator[Services]:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="API processes (SQLite: 1).")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes (SQLite: 1; PostgreSQL: any).")
+    ] = 1,
     demo: Annotated[bool, typer.Option(help="Load the §7 seed into an empty store.")] = False,
 ) -> None:
-    """Run the HTTP API (and, in this process, the projections)."""
+    """Run the HTTP API (and, in its processes, the projections unless
+    CLAIMLEDGER_PROJECTIONS=worker leaves them to `claimledger worker`)."""
     import uvicorn
 
     from api.app import create_app
 
-    if workers != 1:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise CliError(f"bad setting: {error.errors()[0]['msg']}") from None
+    if workers != 1 and not settings.is_postgres:
         raise CliError(
-            "several API workers need a shared store and `claimledger worker`; "
+            "several API workers need a shared store (CLAIMLEDGER_DATABASE_URL=postgresql://…); "
             "on the embedded SQLite store use --workers 1"
         )
     try:
-        settings = Settings()
         services = open_services(settings)
-    except ValidationError as error:
-        raise CliError(f"bad setting: {error.errors()[0]['msg']}") from None
     except (StoreUnavailable, ValueError) as error:
         raise CliError(str(error)) from None
 
@@ -102,6 +106,25 @@ def serve(
             )
         announce(active, host, port)
 
+    if workers > 1:
+        # The parent loads the demo and prints the key once; each API process then opens
+        # the store itself (`create_app` as a factory).
+        try:
+            started(services)
+            services.store.runner.catch_up()  # the seed is projected before any answer
+        finally:
+            services.store.close()
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            access_log=False,
+        )
+        return
     uvicorn.run(
         create_app(services=services, on_started=started),
         host=host,

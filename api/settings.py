@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     min_position_timeout: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     ready_max_lag: int = Field(default=0, ge=0)
+    projections: Literal["api", "worker"] = Field(
+        default="api",
+        description="api: the API processes run the projections (on PostgreSQL one at a "
+        "time, the others standbys); worker: only `claimledger worker` does.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, description="Connections kept open.")
     postgres_max_overflow: int = Field(default=10, ge=0, description="Extra when busy.")
     postgres_connect_timeout: int = Field(default=10, ge=1, description="Seconds.")

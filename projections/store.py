@@ -3,7 +3,8 @@ the composition root below the API."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,12 @@ from eventsourcing.utils import Environment
 
 from domain.ledger import Ledger
 from projections.idempotency import IdempotencyStore
-from projections.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
+from projections.ledger_views import (
+    BaseLedgerViews,
+    LedgerViews,
+    PostgresLedgerViews,
+    advisory_key,
+)
 from projections.queries import LedgerQueries
 from projections.runner import ProjectionRunner
 
@@ -21,6 +27,7 @@ RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
 
 # The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.
 VIEWS_NAME = "views"
+SCHEMA_LOCK_KEY = advisory_key("claimledger:schema")
 
 
 class StoreUnavailable(Exception):
@@ -97,23 +104,26 @@ def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
     (built by the API's settings); `description` names the store without its password.
     """
     try:
-        probe(env)
-        ledger = Ledger(env=dict(env))
+        with schema_lock(env):
+            return _open_postgres_store(env, description)
+    except StoreUnavailable:
+        raise
     except Exception as error:
         raise StoreUnavailable(
             f"cannot open the store at {description}: {one_line(error)}"
         ) from error
+
+
+def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
+    ledger = Ledger(env=dict(env))
     try:
         factory = InfrastructureFactory.construct(env=Environment(VIEWS_NAME, dict(env)))
         views = factory.tracking_recorder(PostgresLedgerViews)
         assert isinstance(views, PostgresLedgerViews)
         idempotency = IdempotencyStore(views)
-    except Exception as error:
+    except Exception:
         ledger.close()
-        raise StoreUnavailable(
-            f"cannot open the store at {description}: {one_line(error)}"
-        ) from error
-    assert isinstance(views, PostgresLedgerViews)
+        raise
     return Store(
         ledger=ledger,
         views=views,
@@ -124,8 +134,12 @@ def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
     )
 
 
-def probe(env: Mapping[str, str]) -> None:
-    """Connect once, so an unreachable server fails at once (the library's pool retries)."""
+@contextmanager
+def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
+    """Connect once (an unreachable server fails at once: the library's pool would retry
+    for the whole connect timeout), and hold an advisory lock while the tables are
+    created: the library's `CREATE … IF NOT EXISTS` and first tracking record race when
+    several processes (API workers, a projection worker) start together."""
     import psycopg
 
     with psycopg.connect(
@@ -135,8 +149,13 @@ def probe(env: Mapping[str, str]) -> None:
         user=env["POSTGRES_USER"],
         password=env.get("POSTGRES_PASSWORD", ""),
         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT") or 10),
-    ):
-        pass
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def one_line(error: BaseException) -> str:
