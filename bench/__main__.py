@@ -7,15 +7,16 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.audit_bench import AuditConfig, extrapolate_seconds, run_audit
 from bench.http_bench import BENCH_METRICS, run_http
-from bench.machine import describe, filesystem_of, load_average
+from bench.machine import describe, filesystem_of, git_revision, load_average
 from bench.projection_bench import run_projection
-from bench.report import http_rows, projection_rows, table
+from bench.report import Row, audit_rows, http_rows, projection_rows, table
 from bench.stats import median
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +30,9 @@ class Config:
     http_seconds: float  # each timed HTTP phase, per run
     http_warmup: float  # untimed, before each phase
     claims: int  # projection catch-up, claims spread over claims / 50 metrics
-    hot_claims: int  # projection catch-up, every claim on one metric
+    hot_claims: int  # projection catch-up, on one metric, and again at 10 per metric
     write_claims: int  # in-process writes, per run and per variant
+    audit: AuditConfig
 
 
 QUICK = Config(
@@ -39,8 +41,18 @@ QUICK = Config(
     http_seconds=3.0,
     http_warmup=0.5,
     claims=5_000,
-    hot_claims=500,
+    hot_claims=2_000,
     write_claims=500,
+    audit=AuditConfig(
+        events=10_000,
+        leaf_events=10_000,
+        runs=3,
+        verify_cli_runs=1,
+        proof_calls=2_000,
+        http_runs=1,
+        http_seconds=2.0,
+        http_warmup=0.3,
+    ),
 )
 FULL = Config(
     "full",
@@ -48,16 +60,29 @@ FULL = Config(
     http_seconds=15.0,
     http_warmup=2.0,
     claims=50_000,
-    hot_claims=1_000,
+    hot_claims=10_000,
     write_claims=2_000,
+    audit=AuditConfig(
+        events=100_000,
+        leaf_events=100_000,
+        runs=3,
+        verify_cli_runs=3,
+        proof_calls=5_000,
+        http_runs=3,
+        http_seconds=10.0,
+        http_warmup=1.0,
+        http_clients=(32, 4, 1),
+    ),
 )
+PARTS = ("http", "projection", "audit")
+GOAL_EVENTS = 1_000_000  # the verify goal: this many events under 20 s
 
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def context_lines(http: list[dict[str, Any]], projection: dict[str, Any]) -> list[str]:
+def http_context(http: list[dict[str, Any]]) -> list[str]:
     def med(name: str, key: str) -> float:
         return median([run["phases"][name][key] for run in http])
 
@@ -79,65 +104,195 @@ def context_lines(http: list[dict[str, Any]], projection: dict[str, Any]) -> lis
         f"{BENCH_METRICS} metrics; requests carry an issued contributor key; "
         f"server start (demo seed loaded) median {start:.2f} s."
     )
+    return lines
+
+
+def projection_context(projection: dict[str, Any]) -> list[str]:
     spread_ = projection["spread"]
-    lines.append(
+    return [
         f"Recording the {spread_['claims']:,} catch-up claims, 500 per transaction, took "
         f"{spread_['record_batched_s']:.2f} s (one sample)."
+    ]
+
+
+def audit_context(audit: dict[str, Any]) -> list[str]:
+    store, verify, cli = audit["store"], audit["verify"], audit["verify_cli"]
+    events = store["events"]
+    decode = median([run["decode_rate"] for run in verify])
+    lines = [
+        f"Audit store: {events:,} events ({store['claims']:,} claims over {store['metrics']:,} "
+        f"metrics, {store['sources']} sources); "
+        + ("reused, " if store["reused"] else "")
+        + f"built {store['built_at']} at {store['git']['commit']}"
+        + (" (dirty)" if store["git"]["dirty"] else "")
+        + f": record_claims (1,000 per transaction) {store['record_rate']:,.0f} claims/s "
+        f"({store['record_s']:.0f} s), catch-up {store['catch_up_rate']:,.0f} events/s "
+        f"({store['catch_up_s']:.0f} s, one sample; {store['catch_up_rate'] / decode:.3f} of "
+        f"read + decode); files {store['events_bytes'] / 2**20:,.0f} MiB events, "
+        f"{store['views_bytes'] / 2**20:,.0f} MiB views.",
+    ]
+    phases = {
+        "verify_log": extrapolate_seconds(verify, "verify_log_s", GOAL_EVENTS),
+        "rebuild": extrapolate_seconds(verify, "rebuild_s", GOAL_EVENTS),
+        "compare": extrapolate_seconds(verify, "compare_s", GOAL_EVENTS),
+    }
+    cli_1m = GOAL_EVENTS / median([run["rate"] for run in cli])
+    decode_1m = GOAL_EVENTS / decode
+    how = "measured at" if events == GOAL_EVENTS else "extrapolated linearly to"
+    lines.append(
+        f"Verify {how} {GOAL_EVENTS:,} events (goal: under 20 s): "
+        f"claimledger verify {cli_1m:,.0f} s; in-process "
+        + ", ".join(f"{k} {v:,.0f} s" for k, v in phases.items())
+        + f"; merely reading and decoding {decode_1m:,.1f} s."
     )
+    lines.append(
+        f"claimledger verify used {median([run['cores'] for run in cli]):.2f} cores "
+        f"(CPU {median([run['cpu_s'] for run in cli]):.1f} s over "
+        f"{median([run['wall_s'] for run in cli]):.1f} s), peak RSS "
+        f"{max(run['max_rss_mib'] for run in cli):,.0f} MiB (largest child so far)."
+    )
+    proofs = audit["proofs_in_process"]
+    lines.append(
+        f"Inclusion proofs at tree size {proofs[0]['tree_size']:,} carry "
+        f"{proofs[0]['inclusion_path_hashes']} hashes; in-process calls per second "
+        "(median): "
+        + ", ".join(
+            f"{k} {median([run[k]['rate'] for run in proofs]):,.0f}"
+            for k in ("size", "root", "inclusion", "consistency")
+        )
+        + "."
+    )
+    http = audit["proofs_http"]
+    lines.append("CPU during each proof-serving phase (medians; 1.00 = one core busy):")
+    for name in http[0]["phases"]:
+
+        def med(key: str, name: str = name) -> float:
+            return median([run["phases"][name][key] for run in http])
+
+        lines.append(
+            f"  {name:<15} server {med('server_cpu'):.2f}  client {med('client_cpu'):.2f}  "
+            f"other processes {med('other_cpu'):.2f}"
+        )
     return lines
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(parts) - set(PARTS)
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(PARTS)}")
+    return parts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs (< 2 min)")
     parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
+    parser.add_argument(
+        "--only",
+        type=parse_parts,
+        default=PARTS,
+        metavar="PARTS",
+        help=f"comma-separated parts to run, among {','.join(PARTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--audit-size",
+        type=int,
+        metavar="N",
+        help="events in the audit store (default 10,000 quick, 100,000 full)",
+    )
+    parser.add_argument(
+        "--audit-runs", type=int, metavar="R", help="runs of each audit figure (default 3)"
+    )
+    parser.add_argument(
+        "--audit-store",
+        type=Path,
+        metavar="DIR",
+        help="build the audit store in DIR and keep it; reuse it if it is already there",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
+    audit_config = config.audit
+    if args.audit_size is not None:
+        audit_config = replace(audit_config, events=args.audit_size)
+    if args.audit_runs is not None:
+        runs = args.audit_runs
+        audit_config = replace(
+            audit_config,
+            runs=runs,
+            verify_cli_runs=runs,
+            http_runs=min(runs, audit_config.http_runs),
+        )
+    config = replace(config, audit=audit_config)
     started_at = datetime.now(UTC)
     begun = time.perf_counter()
     machine = describe(ROOT)
     machine["temp_filesystem"] = filesystem_of(Path(tempfile.gettempdir()))
     say(
-        f"claimledger benchmarks ({config.mode}): {config.runs} runs; "
+        f"claimledger benchmarks ({config.mode}; {', '.join(args.only)}): {config.runs} runs; "
         f"{machine['nproc']} CPUs, {machine['cpu_model']}, Python {machine['python']}, "
         f"load average {machine['load_average_at_start']}"
     )
-    http = run_http(config.runs, config.http_seconds, config.http_warmup, say)
-    projection = run_projection(
-        config.claims, config.hot_claims, config.write_claims, config.runs, say
-    )
-    rows = [*http_rows(http), *projection_rows(projection)]
+    rows: list[Row] = []
+    context: list[str] = []
+    document: dict[str, Any] = {}
+    if "http" in args.only:
+        http = run_http(config.runs, config.http_seconds, config.http_warmup, say)
+        rows += http_rows(http)
+        context += http_context(http)
+        document["http_runs"] = http
+    if "projection" in args.only:
+        projection = run_projection(
+            config.claims, config.hot_claims, config.write_claims, config.runs, say
+        )
+        rows += projection_rows(projection)
+        context += projection_context(projection)
+        document["projection"] = projection
+    if "audit" in args.only:
+        audit = run_audit(config.audit, args.audit_store, say)
+        rows += audit_rows(audit)
+        context += audit_context(audit)
+        document["audit"] = audit
     machine["load_average_at_end"] = load_average()
+    machine["git_at_end"] = git_revision(ROOT)  # others may commit while this runs
     elapsed = time.perf_counter() - begun
 
     print()
     print(
         f"claimledger benchmarks, {config.mode} mode, {started_at:%Y-%m-%d %H:%M} UTC: "
-        f"medians of {config.runs} runs; ratio = median of per-run figure / baseline"
+        "medians over runs; ratio = median of per-run figure / baseline"
     )
     print(
         f"machine: {machine['nproc']} CPUs ({machine['cpu_model']}), Python {machine['python']}, "
         f"load average {machine['load_average_at_start']} → {machine['load_average_at_end']}"
     )
+    git, git_end = machine["git"], machine["git_at_end"]
+
+    def code(g: dict[str, Any]) -> str:
+        outside = g["changed_outside_bench"]
+        return f"{g['commit']}" + (f" + uncommitted {', '.join(outside)}" if outside else "")
+
+    print(f"code: {code(git)}" + ("" if git == git_end else f", at the end {code(git_end)}"))
     print()
     print(table(rows))
     print()
-    for line in context_lines(http, projection):
+    for line in context:
         print(line)
     print(f"Took {elapsed:.0f} s.")
 
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / f"{started_at:%Y%m%dT%H%M%SZ}-{config.mode}.json"
+        name = config.mode if args.only == PARTS else f"{config.mode}-{'+'.join(args.only)}"
+        path = RESULTS / f"{started_at:%Y%m%dT%H%M%SZ}-{name}.json"
         document = {
             "mode": config.mode,
+            "parts": list(args.only),
             "started_at": started_at.isoformat(),
             "elapsed_s": elapsed,
             "config": asdict(config),
             "machine": machine,
             "figures": [r.as_dict() for r in rows],
-            "http_runs": http,
-            "projection": projection,
+            **document,
         }
         path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"Wrote {path.relative_to(ROOT)}")

@@ -38,15 +38,23 @@ def memory_gib() -> float | None:
 
 
 def git_revision(root: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
+    def git(*args: str, strip: bool = True) -> str:
         result = subprocess.run(
             ["git", *args], cwd=root, capture_output=True, text=True, check=False
         )
-        return result.stdout.strip()
+        return result.stdout.strip() if strip else result.stdout
 
+    changed = [line[3:] for line in git("status", "--porcelain", strip=False).splitlines() if line]
     return {
         "commit": git("rev-parse", "--short", "HEAD") or None,
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # What the figures may depend on beyond the commit: changes outside the benchmark.
+        "changed_outside_bench": [
+            path
+            for path in changed
+            if not path.startswith(("bench/", "docs/benchmarks.md"))
+            and not path.startswith(("var/", ".venv"))
+        ],
     }
 
 

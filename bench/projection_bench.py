@@ -1,6 +1,10 @@
 """The projection figures: catch-up of empty views in events/s, against merely reading
 and decoding the same events, on a store recorded through the ledger directly.
 
+Three workloads: N claims at 50 per metric ("spread"), and M claims at 10 per metric
+("sparse") against the same M claims all on one metric ("hot"), which shows whether a
+metric's size still costs per event.
+
 Also the write path in the same process, without HTTP: claims recorded one per
 transaction (what each POST does) against bare SQLite commits on the same filesystem
 (the fsync floor), and 500 claims per transaction (what a batch does).
@@ -25,6 +29,7 @@ from projections.store import open_sqlite_store
 ACTOR = "bench"
 SOURCES = 20
 CLAIMS_PER_METRIC = 50  # the spread workload: N claims over N / 50 metrics
+SPARSE_CLAIMS_PER_METRIC = 10  # against the same number of claims on one hot metric
 PAGE = 500  # the runner's batch size, and the baseline's page size
 
 
@@ -128,6 +133,27 @@ def catch_up_runs(
     return results
 
 
+def sparse_and_hot(
+    root: Path, claims: int, runs: int, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """The same number of claims at 10 per metric, then all on one metric."""
+    metrics = max(1, claims // SPARSE_CLAIMS_PER_METRIC)
+    results: dict[str, Any] = {}
+    for label, over in (("sparse", metrics), ("hot", 1)):
+        path = root / f"{label}.db"
+        store = open_sqlite_store(str(path), str(root / f"unused-{label}.views.db"))
+        prepare(store.ledger, over)
+        record(store.ledger, claims, over, PAGE)
+        store.close()
+        say(f"  recorded {claims} claims over {over} metric(s)")
+        results[label] = {
+            "claims": claims,
+            "metrics": over,
+            "runs": catch_up_runs(path, runs, label, say),
+        }
+    return results
+
+
 def run_projection(
     claims: int, hot_claims: int, write_claims: int, runs: int, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -143,13 +169,7 @@ def run_projection(
         say(f"  recorded {claims} claims over {metrics} metrics in {recorded_s:.2f} s")
         spread = catch_up_runs(spread_path, runs, "spread", say)
 
-        hot_path = root / "hot.db"
-        store = open_sqlite_store(str(hot_path), str(root / "unused-hot.views.db"))
-        prepare(store.ledger, 1)
-        record(store.ledger, hot_claims, 1, PAGE)
-        store.close()
-        say(f"  recorded {hot_claims} claims on one metric")
-        hot = catch_up_runs(hot_path, runs, "hot", say)
+        per_metric = sparse_and_hot(root, hot_claims, runs, say)
 
         writes = []
         for r in range(runs):
@@ -182,6 +202,6 @@ def run_projection(
             "record_batched_s": recorded_s,
             "runs": spread,
         },
-        "hot": {"claims": hot_claims, "metrics": 1, "runs": hot},
+        **per_metric,
         "writes": {"runs": writes},
     }

@@ -94,6 +94,7 @@ def http_rows(runs: list[Run]) -> list[Row]:
 def projection_rows(projection: dict[str, Any]) -> list[Row]:
     spread_ = projection["spread"]
     hot = projection["hot"]
+    sparse = projection["sparse"]
     writes = projection["writes"]
 
     def catch_up(run: Run) -> float:
@@ -110,6 +111,14 @@ def projection_rows(projection: dict[str, Any]) -> list[Row]:
             f"catch-up, {spread_['claims']:,} claims over {spread_['metrics']:,} metrics",
             "events/s",
             spread_["runs"],
+            catch_up,
+            "read + decode the same events",
+            decode,
+        ),
+        row(
+            f"catch-up, {sparse['claims']:,} claims over {sparse['metrics']:,} metrics",
+            "events/s",
+            sparse["runs"],
             catch_up,
             "read + decode the same events",
             decode,
@@ -180,3 +189,136 @@ def table(rows: list[Row]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([render(header), rule, *(render(cells) for cells in lines)])
+
+
+def key(name: str) -> Pick:
+    return lambda run: float(run[name])
+
+
+def nested(*names: str) -> Pick:
+    def pick(run: Run) -> float:
+        value: Any = run
+        for name in names:
+            value = value[name]
+        return float(value)
+
+    return pick
+
+
+def paired(runs: list[Run], baselines: list[Run]) -> list[Run]:
+    """Runs of one kind, each given the baseline run of the same index as `base`."""
+    return [{**run, "base": base} for run, base in zip(runs, baselines, strict=False)]
+
+
+def audit_rows(audit: dict[str, Any]) -> list[Row]:
+    leaves = audit["leaf_hashing"]
+    verify = audit["verify"]
+    n_leaves = leaves[0]["events"]
+    events = verify[0]["events"]
+    decode = "read + decode the same events"
+    rows = [
+        row(
+            f"leaf hash (canonical bytes + SHA-256), {n_leaves:,} events",
+            "events/s",
+            leaves,
+            key("leaf_rate"),
+            "plain json.dumps of the same envelopes",
+            key("json_dumps_rate"),
+        ),
+        row(
+            f"leaf hash (canonical bytes + SHA-256), {n_leaves:,} events",
+            "events/s",
+            leaves,
+            key("leaf_rate"),
+            "hashlib.sha256 alone, same bytes",
+            key("sha256_rate"),
+        ),
+        row(
+            f"InMemoryTree.append + root, {n_leaves:,} leaves",
+            "leaves/s",
+            leaves,
+            key("tree_append_rate"),
+            "hashlib.sha256 alone, same bytes",
+            key("sha256_rate"),
+        ),
+    ]
+    for name, label in (
+        ("verify_log_rate", "verify_log (leaves, order, root)"),
+        ("rebuild_rate", "rebuild_in_memory (every view)"),
+        ("compare_rate", "compare_views (stored vs rebuilt)"),
+        ("total_rate", "verify, the three phases in-process"),
+    ):
+        rows.append(
+            row(
+                f"{label}, {events:,} events",
+                "events/s",
+                verify,
+                key(name),
+                decode,
+                key("decode_rate"),
+            )
+        )
+    cli = paired(audit["verify_cli"], verify)
+    rows.append(
+        row(
+            f"claimledger verify (subprocess), {events:,} events",
+            "events/s",
+            cli,
+            key("rate"),
+            decode + " (in-process runs)",
+            nested("base", "decode_rate"),
+        )
+    )
+    in_process = audit["proofs_in_process"]
+    size = in_process[0]["tree_size"]
+    for kind, label in (
+        ("inclusion", "MerkleLog.inclusion"),
+        ("consistency", "MerkleLog.consistency"),
+        ("root", "MerkleLog.root"),
+    ):
+        for stat in ("p50_ms", "p99_ms"):
+            rows.append(
+                row(
+                    f"{label}, in-process, tree of {size:,}, {stat[:3]}",
+                    "ms",
+                    in_process,
+                    nested(kind, stat),
+                    f"MerkleLog.size (same transaction, no tree), {stat[:3]}",
+                    nested("size", stat),
+                )
+            )
+    http = audit["proofs_http"]
+    for subject, label in (
+        ("inclusion", "GET /v1/audit/proofs/inclusion"),
+        ("consistency", "GET /v1/audit/proofs/consistency"),
+        ("tree-head", "GET /v1/audit/tree-head"),
+    ):
+        for clients in audit["config"]["http_clients"]:
+            name, base = f"{subject}@{clients}", f"healthz@{clients}"
+            base_label = f"GET /healthz, {clients} client" + ("s" if clients > 1 else "")
+            full = f"{label}, tree of {size:,}, {clients} client" + ("s" if clients > 1 else "")
+            rows.append(
+                row(full, "req/s", http, phase(name, "rate"), base_label, phase(base, "rate"))
+            )
+            for stat in ("p50_ms", "p99_ms"):
+                rows.append(
+                    row(
+                        f"{full}, {stat[:3]}",
+                        "ms",
+                        http,
+                        phase(name, stat),
+                        f"{base_label}, {stat[:3]}",
+                        phase(base, stat),
+                    )
+                )
+            rows.append(
+                row(
+                    f"{full}, server CPU per request",
+                    "ms",
+                    http,
+                    cpu_per_request(name),
+                    f"{base_label}, server CPU",
+                    cpu_per_request(base),
+                )
+            )
+    return rows

@@ -59,9 +59,15 @@ def machine_busy_seconds() -> float:
 
 @dataclass
 class Server:
-    """`claimledger serve --demo` on a free port; a context manager that always stops it."""
+    """`claimledger serve [--demo]` on a free port; a context manager that always stops it.
+
+    By default the store is a new `ledger.db` in `workdir`, loaded with the demo seed;
+    `database` serves an existing store instead (with `demo=False`, as it is).
+    """
 
     workdir: Path
+    database: Path | None = None
+    demo: bool = True
     admin_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -85,11 +91,12 @@ class Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update(
-            CLAIMLEDGER_DATABASE_URL=f"sqlite:///{self.workdir / 'ledger.db'}",
+            CLAIMLEDGER_DATABASE_URL=f"sqlite:///{self.database or self.workdir / 'ledger.db'}",
             CLAIMLEDGER_ADMIN_KEY=self.admin_key,
             CLAIMLEDGER_PUBLIC_READS="false",
         )
-        command = [*claimledger_command(), "serve", "--demo", "--host", HOST]
+        command = [*claimledger_command(), "serve", "--host", HOST]
+        command += ["--demo"] if self.demo else []
         command += ["--port", str(self.port)]
         self._log = self.log_path.open("wb")
         begun = time.perf_counter()

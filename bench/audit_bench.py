@@ -1,0 +1,577 @@
+"""The audit-log figures (DESIGN §6): leaf hashing, `verify` over a large store, and
+proofs served from a large log, each against a baseline measured in the same run.
+
+- Leaf hashing: canonical bytes + leaf hash per feed event, against plain `json.dumps`
+  of the same envelopes and against `hashlib.sha256` alone over the same bytes.
+- Verify: `verify_log`, `rebuild_in_memory` and `compare_views` in this process, one
+  phase at a time, and `claimledger verify` as a subprocess; the baseline is merely
+  reading and decoding the same events (`select_notifications` + `to_domain_event`).
+- Proofs: `MerkleLog.inclusion` / `.consistency` / `.root` in this process (no HTTP),
+  against `MerkleLog.size()` (the same read transaction with no tree work); then
+  `claimledger serve` on the same store, driven by the closed-loop load generator at 4
+  and 32 keep-alive clients, against `/healthz` on the same server.
+
+The store is built through the ledger, as a large real ledger would be: 50 sources (each
+rated once), 1,000 metrics, then claims in batches of 1,000 (`Ledger.record_claims`)
+spread round-robin over the metrics, then `runner.catch_up()` into its views file. It
+can be kept and reused between invocations (`--audit-store DIR`), since a million
+events take minutes to build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.http_load import Phase, PhaseResult, Send, run_phase
+from bench.machine import git_revision
+from bench.server import Server, claimledger_command
+from bench.stats import median, percentile
+from domain.claims import ClaimFields
+from domain.ledger import Ledger
+from domain.values import Qualifier, Reliability
+from projections.audit_log import MerkleLog
+from projections.claim_state import canonical_bytes, leaf_hash
+from projections.merkle import InMemoryTree
+from projections.store import open_sqlite_store
+from projections.verification import compare_views, rebuild_in_memory, verify_log
+from projections.view_writer import Applied
+
+Say = Callable[[str], None]
+ACTOR = "bench"
+SOURCES = 50
+METRICS = 1_000
+RECORD_BATCH = 1_000  # claims per record_claims transaction
+PAGE = 1_000  # verify's page size; the baseline reads in the same pages
+STORE_FORMAT = 1  # bump when the shape of the built store changes
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    events: int  # events in the verify/proof store (claims = events - the prelude)
+    leaf_events: int  # events hashed per leaf-hashing run (at most the store's)
+    runs: int  # leaf hashing, in-process verify and in-process proofs
+    verify_cli_runs: int  # `claimledger verify` subprocesses
+    proof_calls: int  # in-process calls per proof kind per run
+    http_runs: int
+    http_seconds: float
+    http_warmup: float
+    http_clients: tuple[int, ...] = (32, 4)  # each proof phase, and /healthz, at each
+
+
+def prelude_events() -> int:
+    """Events before the first claim: sources registered and rated, metrics defined."""
+    return 2 * SOURCES + METRICS
+
+
+# ---------------------------------------------------------------------------
+# The store
+
+
+def claim_fields(n: int) -> ClaimFields:
+    """The n-th claim: round-robin over the metrics, sources and qualifiers, with a URL
+    and a quote, so that an event is about the size of a real one (about 490 bytes of
+    canonical JSON)."""
+    qualifier = (Qualifier.APPROXIMATELY, Qualifier.EXACT, Qualifier.AT_LEAST)[n % 3]
+    return ClaimFields(
+        metric=f"bench/m{n % METRICS:05d}",
+        value=Decimal(100 + n % 977) + Decimal(n % 10) / 10,
+        qualifier=qualifier,
+        reported_by=f"source-{n % SOURCES:02d}",
+        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
+        as_of=date(2025, 1 + n % 12, 1 + n % 28),
+        published_at=date(2025, 12, 31),
+        url=f"https://example.org/reports/{n}",
+        quote=f"About {100 + n % 977} people, officials said in report {n}.",
+    )
+
+
+def prepare(ledger: Ledger) -> None:
+    grades = [r for r in Reliability if r is not Reliability.F]
+    for s in range(SOURCES):
+        slug = f"source-{s:02d}"
+        ledger.register_source(slug, f"Source {s}", "outlet", None, None, ACTOR)
+        ledger.rate_source(slug, grades[s % len(grades)], "bench", None, ACTOR)
+    for m in range(METRICS):
+        ledger.define_metric(f"bench/m{m:05d}", f"Bench metric {m}", "people", None, ACTOR)
+
+
+def events_path(directory: Path) -> Path:
+    return directory / "ledger.db"  # the views go beside it, in ledger.views.db
+
+
+def build_store(directory: Path, events: int, say: Say) -> dict[str, Any]:
+    """Build (or reuse, if `directory` holds one of this size and format) the store."""
+    marker = directory / "bench-store.json"
+    wanted = {"format": STORE_FORMAT, "events": events, "metrics": METRICS, "sources": SOURCES}
+    if marker.exists():
+        built: dict[str, Any] = json.loads(marker.read_text())
+        if all(built.get(k) == v for k, v in wanted.items()):
+            say(
+                f"  audit store: reusing {directory} ({events:,} events, built {built['built_at']})"
+            )
+            return {**built, "reused": True}
+        raise RuntimeError(f"{directory} holds a different store ({built}); use another directory")
+    if events_path(directory).exists():
+        raise RuntimeError(f"{events_path(directory)} exists but was not built by the benchmark")
+    claims = events - prelude_events()
+    if claims < 1:
+        raise ValueError(f"the store needs more than {prelude_events()} events")
+    directory.mkdir(parents=True, exist_ok=True)
+    store = open_sqlite_store(str(events_path(directory)))
+    try:
+        begun = time.perf_counter()
+        prepare(store.ledger)
+        last_said = begun
+        for start in range(0, claims, RECORD_BATCH):
+            chunk = range(start, min(start + RECORD_BATCH, claims))
+            store.ledger.record_claims([claim_fields(n) for n in chunk], ACTOR)
+            if time.perf_counter() - last_said > 30:
+                last_said = time.perf_counter()
+                rate = chunk.stop / (last_said - begun)
+                say(f"  audit store: recorded {chunk.stop:,}/{claims:,} claims ({rate:,.0f}/s)")
+        record_s = time.perf_counter() - begun
+        recorded = store.ledger.max_position()
+        say(f"  audit store: recorded {recorded:,} events in {record_s:.1f} s")
+        begun = last_said = time.perf_counter()
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done, last_said
+            done += n
+            if time.perf_counter() - last_said > 30:
+                last_said = time.perf_counter()
+                rate = done / (last_said - begun)
+                say(f"  audit store: projected {done:,}/{recorded:,} events ({rate:,.0f}/s)")
+
+        reached = store.runner.catch_up(progress)
+        catch_up_s = time.perf_counter() - begun
+    finally:
+        store.close()
+    if recorded != events or reached != events:
+        raise RuntimeError(f"built {recorded} events and projected {reached}, not {events}")
+    say(f"  audit store: projected {events:,} events in {catch_up_s:.1f} s")
+    built = {
+        **wanted,
+        "claims": claims,
+        "record_s": record_s,
+        "record_rate": claims / record_s,
+        "catch_up_s": catch_up_s,
+        "catch_up_rate": events / catch_up_s,
+        "events_bytes": events_path(directory).stat().st_size,
+        "views_bytes": events_path(directory).with_name("ledger.views.db").stat().st_size,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git": git_revision(ROOT),
+    }
+    marker.write_text(json.dumps(built, indent=2) + "\n")
+    return {**built, "reused": False}
+
+
+@contextmanager
+def opened(directory: Path) -> Iterator[Any]:
+    store = open_sqlite_store(str(events_path(directory)))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def read_and_decode(ledger: Ledger, until: int | None = None) -> int:
+    """The baseline: every event read in pages of 1,000 and decoded, nothing else."""
+    position, count = 0, 0
+    while page := ledger.recorder.select_notifications(
+        start=position, limit=PAGE, stop=until, inclusive_of_start=False
+    ):
+        for notification in page:
+            ledger.mapper.to_domain_event(notification)
+        count += len(page)
+        position = page[-1].id
+    return count
+
+
+def feed_records(ledger: Ledger, limit: int) -> list[Applied]:
+    """The first `limit` events as the audit feed shows them."""
+    records: list[Applied] = []
+    position = 0
+    while len(records) < limit and (
+        page := ledger.recorder.select_notifications(
+            start=position, limit=min(PAGE, limit - len(records)), inclusive_of_start=False
+        )
+    ):
+        records += [Applied.of(ledger.mapper.to_domain_event(n), n.id) for n in page]
+        position = page[-1].id
+    return records
+
+
+# ---------------------------------------------------------------------------
+# (a) Leaf hashing
+
+
+def leaf_hash_runs(records: list[Applied], runs: int, say: Say) -> list[dict[str, Any]]:
+    """Per run, interleaved: canonical bytes + leaf hash; plain json.dumps; sha256 alone."""
+    envelopes = [
+        {
+            "stream": r.stream,
+            "version": r.version,
+            "type": r.type,
+            "recorded_at": r.recorded_at,
+            "actor": r.actor,
+            "data": r.data,
+        }
+        for r in records
+    ]
+    prefixed = [
+        b"\x00" + canonical_bytes(r.stream, r.version, r.type, r.recorded_at, r.actor, r.data)
+        for r in records
+    ]
+    digests = [hashlib.sha256(p).digest() for p in prefixed]
+    mean_bytes = sum(len(p) - 1 for p in prefixed) / len(prefixed)
+    results = []
+    for r in range(runs):
+        begun = time.perf_counter()
+        for e in records:
+            leaf_hash(canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data))
+        leaf_s = time.perf_counter() - begun
+        begun = time.perf_counter()
+        for envelope in envelopes:
+            json.dumps(envelope)
+        dumps_s = time.perf_counter() - begun
+        begun = time.perf_counter()
+        for data in prefixed:
+            hashlib.sha256(data).digest()
+        sha_s = time.perf_counter() - begun
+        begun = time.perf_counter()
+        tree = InMemoryTree()
+        for digest in digests:
+            tree.append(digest)
+        tree.root()
+        tree_s = time.perf_counter() - begun
+        n = len(records)
+        run = {
+            "events": n,
+            "mean_canonical_bytes": mean_bytes,
+            "leaf_rate": n / leaf_s,
+            "json_dumps_rate": n / dumps_s,
+            "sha256_rate": n / sha_s,
+            "tree_append_rate": n / tree_s,
+        }
+        results.append(run)
+        say(
+            f"  leaf hashing run {r + 1}/{runs}: canonical+leaf {run['leaf_rate']:9,.0f}/s, "
+            f"json.dumps {run['json_dumps_rate']:9,.0f}/s, sha256 {run['sha256_rate']:10,.0f}/s, "
+            f"tree append {run['tree_append_rate']:9,.0f}/s ({n:,} events, "
+            f"{mean_bytes:.0f} bytes each)"
+        )
+    return results
+
+
+# ---------------------------------------------------------------------------
+# (b) Verify
+
+
+def verify_in_process(directory: Path, runs: int, say: Say) -> list[dict[str, Any]]:
+    """Per run: the read+decode baseline, then verify's three phases, each timed."""
+    results = []
+    with opened(directory) as store:
+        read_and_decode(store.ledger)  # untimed: the first read pays for the page cache
+        until = store.views.position()
+        for r in range(runs):
+            begun = time.perf_counter()
+            decoded = read_and_decode(store.ledger, until)
+            decode_s = time.perf_counter() - begun
+            begun = time.perf_counter()
+            checked = verify_log(store.ledger, store.views)
+            log_s = time.perf_counter() - begun
+            if not hasattr(checked, "root_hash"):
+                raise RuntimeError(f"verify_log failed on the benchmark's store: {checked}")
+            begun = time.perf_counter()
+            rebuilt = rebuild_in_memory(store.ledger, until)
+            rebuild_s = time.perf_counter() - begun
+            try:
+                begun = time.perf_counter()
+                divergence = compare_views(store.views, rebuilt)
+                compare_s = time.perf_counter() - begun
+            finally:
+                rebuilt.datastore.close()
+            if divergence is not None:
+                raise RuntimeError(f"compare_views failed on the benchmark's store: {divergence}")
+            if decoded != until:
+                raise RuntimeError(f"read {decoded} of {until} events")
+            total = log_s + rebuild_s + compare_s
+            run = {
+                "events": until,
+                "decode_s": decode_s,
+                "decode_rate": until / decode_s,
+                "verify_log_s": log_s,
+                "verify_log_rate": until / log_s,
+                "rebuild_s": rebuild_s,
+                "rebuild_rate": until / rebuild_s,
+                "compare_s": compare_s,
+                "compare_rate": until / compare_s,
+                "total_s": total,
+                "total_rate": until / total,
+            }
+            results.append(run)
+            say(
+                f"  verify in-process run {r + 1}/{runs}: read+decode {decode_s:6.2f} s, "
+                f"verify_log {log_s:6.2f} s, rebuild {rebuild_s:6.2f} s, "
+                f"compare {compare_s:6.2f} s, total {total:6.2f} s ({until:,} events, "
+                f"{run['total_rate']:,.0f}/s)"
+            )
+    return results
+
+
+def verify_cli(directory: Path, runs: int, say: Say) -> list[dict[str, Any]]:
+    """`claimledger verify` on the store, as a user runs it: wall time and its CPU time."""
+    env = dict(os.environ)
+    env.update(
+        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{events_path(directory)}",
+        CLAIMLEDGER_ADMIN_KEY="unused-by-verify",
+    )
+    with opened(directory) as store:
+        events = store.views.position()
+    results = []
+    for r in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        begun = time.perf_counter()
+        done = subprocess.run(
+            [*claimledger_command(), "verify"],
+            env=env,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - begun
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0 or f"verified {events} events" not in done.stdout:
+            raise RuntimeError(
+                f"claimledger verify exited {done.returncode}: {done.stdout} {done.stderr[-500:]}"
+            )
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        run = {
+            "events": events,
+            "wall_s": wall,
+            "rate": events / wall,
+            "cpu_s": cpu,
+            "cores": cpu / wall,
+            "max_rss_mib": after.ru_maxrss / 1024,
+        }
+        results.append(run)
+        say(
+            f"  claimledger verify run {r + 1}/{runs}: {wall:6.2f} s "
+            f"({run['rate']:,.0f} events/s), CPU {cpu:6.2f} s ({run['cores']:.2f} cores)"
+        )
+    return results
+
+
+# ---------------------------------------------------------------------------
+# (c) Proofs
+
+
+def proof_arguments(size: int, count: int, seed: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """Random leaf indices below `size`, and random pairs 1 <= first < second <= size."""
+    rng = random.Random(seed)
+    leaves = [rng.randrange(size) for _ in range(count)]
+    pairs = []
+    for _ in range(count):
+        first = rng.randrange(1, size)
+        pairs.append((first, rng.randint(first + 1, size)))
+    return leaves, pairs
+
+
+def latencies(call: Callable[[int], object], count: int) -> dict[str, float]:
+    times = []
+    begun = time.perf_counter()
+    for i in range(count):
+        t = time.perf_counter()
+        call(i)
+        times.append(time.perf_counter() - t)
+    wall = time.perf_counter() - begun
+    times.sort()
+    return {
+        "calls": count,
+        "rate": count / wall,
+        "p50_ms": percentile(times, 50) * 1000,
+        "p99_ms": percentile(times, 99) * 1000,
+        "max_ms": times[-1] * 1000,
+    }
+
+
+def inclusion(log: MerkleLog, leaves: list[int], size: int, i: int) -> object:
+    return log.inclusion(leaves[i], size)
+
+
+def consistency(log: MerkleLog, pairs: list[tuple[int, int]], i: int) -> object:
+    return log.consistency(*pairs[i])
+
+
+def proofs_in_process(directory: Path, runs: int, count: int, say: Say) -> list[dict[str, Any]]:
+    """MerkleLog calls with no HTTP; the baseline is `size()`: the same read transaction
+    and size query, with no tree work."""
+    results = []
+    with opened(directory) as store:
+        log = MerkleLog(store.views)
+        size = log.size()
+        for r in range(runs):
+            leaves, pairs = proof_arguments(size, count, seed=r)
+            log.inclusion(leaves[0], size)  # untimed: the first read opens the connection
+            run: dict[str, Any] = {
+                "tree_size": size,
+                "size": latencies(lambda i: log.size(), count),
+                "root": latencies(lambda i: log.root(), count),
+                "inclusion": latencies(partial(inclusion, log, leaves, size), count),
+                "consistency": latencies(partial(consistency, log, pairs), count),
+            }
+            path = len(log.inclusion(leaves[0], size).audit_path)
+            run["inclusion_path_hashes"] = path
+            results.append(run)
+            say(
+                f"  proofs in-process run {r + 1}/{runs} (tree of {size:,}): "
+                + ", ".join(
+                    f"{k} p50 {run[k]['p50_ms']:.3f} ms p99 {run[k]['p99_ms']:.3f} ms"
+                    for k in ("size", "root", "inclusion", "consistency")
+                )
+            )
+    return results
+
+
+def get_each(path_of: Callable[[int], str]) -> Send:
+    async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await client.get(path_of(n))
+
+    return send
+
+
+def proof_phases(size: int, client_counts: tuple[int, ...]) -> list[Callable[[], Phase]]:
+    leaves, pairs = proof_arguments(size, 1 << 16, seed=12345)
+    mask = len(leaves) - 1
+
+    def inclusion(n: int) -> str:
+        return f"/v1/audit/proofs/inclusion?leaf_index={leaves[n & mask]}&tree_size={size}"
+
+    def consistency(n: int) -> str:
+        first, second = pairs[n & mask]
+        return f"/v1/audit/proofs/consistency?first={first}&second={second}"
+
+    def make(name: str, send: Send, clients: int) -> Callable[[], Phase]:
+        return lambda: Phase(f"{name}@{clients}", send, clients)
+
+    phases = []
+    for clients in client_counts:
+        phases += [
+            make("healthz", get_each(lambda n: "/healthz"), clients),
+            make("tree-head", get_each(lambda n: "/v1/audit/tree-head"), clients),
+            make("inclusion", get_each(inclusion), clients),
+            make("consistency", get_each(consistency), clients),
+        ]
+    return phases
+
+
+def check_proof_answers(server: Server, size: int) -> None:
+    """One answer of each kind, checked, before any timing: a 4xx must not pass as fast."""
+    with httpx.Client(base_url=server.base_url, trust_env=False, timeout=30) as client:
+        head = client.get("/v1/audit/tree-head")
+        head.raise_for_status()
+        if head.json()["tree_size"] != size:
+            raise RuntimeError(f"the server's tree has {head.json()['tree_size']}, not {size}")
+        proof = client.get(f"/v1/audit/proofs/inclusion?leaf_index={size // 3}&tree_size={size}")
+        proof.raise_for_status()
+        answer = client.get(f"/v1/audit/proofs/consistency?first={size // 3}&second={size}")
+        answer.raise_for_status()
+
+
+def proofs_http(
+    directory: Path,
+    logs: Path,
+    size: int,
+    config: AuditConfig,
+    say: Say,
+) -> list[dict[str, Any]]:
+    """Per run: a fresh `claimledger serve` on the store (no demo data), every phase."""
+    results: list[dict[str, Any]] = []
+    runs = config.http_runs
+    for r in range(runs):
+        workdir = logs / f"server-{r}"
+        with Server(workdir, database=events_path(directory), demo=False) as server:
+            server.wait_caught_up()
+            check_proof_answers(server, size)
+            run: dict[str, Any] = {"server_start_s": server.started_in, "phases": {}}
+            for make in proof_phases(size, config.http_clients):
+                result, errors = run_phase(
+                    server.base_url,
+                    {},
+                    make(),
+                    config.http_seconds,
+                    config.http_warmup,
+                    server.pid,
+                )
+                if errors:
+                    raise RuntimeError(f"{result.name}: {result.errors} failed requests: {errors}")
+                run["phases"][result.name] = result.as_dict()
+                say(progress_line(r, runs, result))
+        results.append(run)
+    return results
+
+
+def progress_line(r: int, runs: int, result: PhaseResult) -> str:
+    return (
+        f"  proofs http run {r + 1}/{runs} {result.name:<15} {result.rate:7.0f} req/s  "
+        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
+        f"others {result.other_cpu:4.0%}"
+    )
+
+
+# ---------------------------------------------------------------------------
+
+
+def run_audit(config: AuditConfig, store_dir: Path | None, say: Say) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="claimledger-bench-audit-") as tmp:
+        directory = store_dir or Path(tmp) / "store"
+        store = build_store(directory, config.events, say)
+        with opened(directory) as opened_store:
+            records = feed_records(opened_store.ledger, min(config.leaf_events, config.events))
+        leaves = leaf_hash_runs(records, config.runs, say)
+        del records
+        verify = verify_in_process(directory, config.runs, say)
+        cli = verify_cli(directory, config.verify_cli_runs, say)
+        in_process = proofs_in_process(directory, config.runs, config.proof_calls, say)
+        http = proofs_http(
+            directory,
+            Path(tmp),
+            config.events,
+            config,
+            say,
+        )
+    return {
+        "config": asdict(config),
+        "store": {**store, "directory": str(store_dir) if store_dir else None},
+        "leaf_hashing": leaves,
+        "verify": verify,
+        "verify_cli": cli,
+        "proofs_in_process": in_process,
+        "proofs_http": http,
+    }
+
+
+def extrapolate_seconds(runs: list[dict[str, Any]], key: str, events: int) -> float:
+    """Linear extrapolation of a per-run duration to `events` (median rate)."""
+    return events / median([run["events"] / run[key] for run in runs])
