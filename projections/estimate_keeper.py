@@ -1,7 +1,8 @@
 """Each metric's current default estimate and timeline, kept as events are applied.
 
-Consumes the claim and rating changes the view writer hands it, and writes `timeline`
-rows as they happen and `metrics.estimate` once per batch. The incremental estimates
+Consumes the claim and rating changes the view writer hands it, and adds `timeline`
+rows to the writer's pending rows as they happen and writes `metrics.estimate` once per
+batch. The incremental estimates
 (`domain.incremental`) are cached in memory, bounded by the claims they hold; a metric
 not in the cache is loaded from the `claims` and `sources` tables.
 """
@@ -17,6 +18,7 @@ from domain.estimates import Estimate
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
 from projections.claim_state import ClaimState, as_known, dumps
+from projections.pending_rows import PendingRows
 
 Cursor = Any
 # How many claims the cached estimates may hold (least recently used metrics go first):
@@ -27,7 +29,8 @@ MAX_CACHED_CLAIMS = 250_000
 class EstimateKeeper:
     """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
 
-    def __init__(self) -> None:
+    def __init__(self, pending: PendingRows) -> None:
+        self.pending = pending  # reads from the tables flush it first
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.cached_claims = 0  # claims held when their metric was loaded
         self.last_points: dict[str, tuple[Any, ...] | None] = {}  # each metric's timeline end
@@ -56,6 +59,7 @@ class EstimateKeeper:
         self.pending_summaries[metric] = summary  # written once per batch, in finish()
         point = (summary["low"], summary["best"], summary["high"], summary["included"])
         if metric not in self.last_points:
+            self.pending.flush(c)
             row = c.execute(
                 "SELECT low, best, high, included FROM timeline WHERE metric=? "
                 "ORDER BY position DESC LIMIT 1",
@@ -63,10 +67,7 @@ class EstimateKeeper:
             ).fetchone()
             self.last_points[metric] = tuple(row) if row is not None else None
         if self.last_points[metric] != point:
-            c.execute(
-                "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (metric, position, recorded_at, *point),
-            )
+            self.pending.insert("timeline", (metric, position, recorded_at, *point))
             self.last_points[metric] = point
 
     def finish(self, c: Cursor) -> None:
@@ -85,6 +86,7 @@ class EstimateKeeper:
         if estimate is not None:
             self.estimates.move_to_end(metric)
             return estimate
+        self.pending.flush(c)
         estimate = load_estimate(c, metric)
         self.estimates[metric] = estimate
         self.cached_claims += len(estimate.claims)

@@ -21,7 +21,7 @@ from projections.subscription import next_batch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 5000
 
 
 class ProjectionRunner:

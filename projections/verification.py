@@ -1,15 +1,28 @@
 """Verification (§6): recompute every leaf from the stored events, the root from the
 leaves, and every view from the events, and name the first divergence.
 
-Reads the library's event store and the views; writes only to a private in-memory
-database used for the rebuild.
+`verify_store` does it in one pass over the events: it rebuilds every view, the feed's
+leaf hashes and the Merkle log included, into a private database with the projection's
+own code, then compares each stored view with its rebuild row by row, in key order. An
+`event_index` difference is an event-level one (an edited, moved or deleted event, or
+an edited leaf) and is named as such: position, leaf index, stream and version. When the
+stored views are a SQLite file the comparison runs inside SQLite (the stored file
+attached, read-only, to the rebuild's); otherwise both sides are read in key order.
+`verify_log` is the leaf check alone, event by event.
+
+Reads the library's event store and the views; writes only to the private database.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -25,6 +38,7 @@ from projections.view_writer import Applied
 
 Progress = Callable[[int], None]
 PAGE = 1000
+REBUILD_BATCH = 5000  # events per transaction of the private rebuild
 
 
 @dataclass(frozen=True)
@@ -111,48 +125,230 @@ def rebuild_in_memory(
     app: Application[Any], until: int, on_progress: Progress | None = None
 ) -> LedgerViews:
     """Apply every event up to `until` to fresh views in a private in-memory database."""
-    name = f"file:verify-{uuid4().hex}?mode=memory&cache=shared"
+    views = private_views(f"file:verify-{uuid4().hex}?mode=memory&cache=shared")
+    rebuilt = apply_stored(app, views, until, on_progress)
+    if isinstance(rebuilt, Divergence):
+        views.close()
+        raise ValueError(rebuilt.message)
+    return views
+
+
+def private_views(dbname: str) -> LedgerViews:
     factory = InfrastructureFactory.construct(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname}
     )
     views = factory.tracking_recorder(LedgerViews)
     assert isinstance(views, LedgerViews)
+    return views
+
+
+def apply_stored(
+    app: Application[Any],
+    views: BaseLedgerViews,
+    until: int,
+    on_progress: Progress | None,
+    sealed_leaf: Callable[[int], int | None] = lambda position: None,
+) -> Divergence | None:
+    """Apply the stored events up to `until`, in batches; a stored event that cannot be
+    decoded or applied is a divergence named by its position."""
     batch: list[tuple[Any, int]] = []
     for notification in stored_notifications(app, until):
-        batch.append((app.mapper.to_domain_event(notification), notification.id))
-        if len(batch) == 500:
-            views.apply(batch)
+        try:
+            batch.append((app.mapper.to_domain_event(notification), notification.id))
+        except Exception as error:
+            return Divergence(
+                f"{at(notification, sealed_leaf)}: the stored event cannot be decoded ({error})"
+            )
+        if len(batch) == REBUILD_BATCH:
+            failed = apply_batch(views, batch)
+            if failed is not None:
+                return failed
             if on_progress is not None:
                 on_progress(len(batch))
             batch = []
-    views.apply(batch)
-    return views
+    failed = apply_batch(views, batch)
+    if failed is None and on_progress is not None and batch:
+        on_progress(len(batch))
+    return failed
+
+
+def at(notification: Notification, sealed_leaf: Callable[[int], int | None]) -> str:
+    stream, version = str(notification.originator_id), notification.originator_version
+    return describe(notification.id, sealed_leaf(notification.id), stream, version)
+
+
+def sealed_leaf_of(views: BaseLedgerViews) -> Callable[[int], int | None]:
+    """The leaf index the stored log gave an event's position, to name a bad event."""
+
+    def sealed_leaf(position: int) -> int | None:
+        with views.sql_transaction() as c:
+            row = c.execute(
+                "SELECT leaf_index FROM event_index WHERE position=?", (position,)
+            ).fetchone()
+        return int(row[0]) if row is not None else None
+
+    return sealed_leaf
+
+
+def apply_batch(views: BaseLedgerViews, batch: list[tuple[Any, int]]) -> Divergence | None:
+    try:
+        views.apply(batch)
+    except Exception as error:
+        first, last = batch[0][1], batch[-1][1]
+        return Divergence(
+            f"positions {first} to {last}: the stored events cannot be applied ({error})"
+        )
+    return None
+
+
+@contextmanager
+def private_rebuild(
+    app: Application[Any],
+    until: int,
+    on_progress: Progress | None = None,
+    sealed_leaf: Callable[[int], int | None] = lambda position: None,
+) -> Iterator[LedgerViews | Divergence]:
+    """The views rebuilt up to `until` in a private file (deleted afterwards), or the
+    divergence that stopped the rebuild. A file rather than memory: a million events
+    make gigabytes of views, and the page cache holds them as well as the heap would."""
+    directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
+    views = private_views(str(directory / "rebuilt.views.db"))
+    try:
+        stopped = apply_stored(app, views, until, on_progress, sealed_leaf)
+        yield stopped if stopped is not None else views
+    finally:
+        views.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def verify_store(
+    app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
+) -> Verified | Divergence:
+    """Rebuild every view from the stored events up to the views' position and compare
+    it with the stored one; the size and root of the verified log, or the first
+    divergence."""
+    until = views.position()
+    with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
+        if isinstance(rebuilt, Divergence):
+            return rebuilt
+        divergence = compare_views(views, rebuilt)
+        if divergence is not None:
+            return divergence
+        size, root = MerkleLog(rebuilt).root()
+        return Verified(size, root.hex())
 
 
 def compare_views(stored: BaseLedgerViews, rebuilt: BaseLedgerViews) -> Divergence | None:
     """The first row, in key order, where a stored view differs from its rebuild."""
+    in_sqlite = sqlite_file_of(stored), sqlite_file_of(rebuilt)
     for table in VIEW_TABLES:
-        keys = KEY_COLUMNS[table]
         names = column_names(stored, table)
-        key_at = [names.index(k) for k in keys]
-        pairs = itertools.zip_longest(stored.rows(table), rebuilt.rows(table))
-
-        def where(row: tuple[Any, ...], table: str = table, names: list[str] = names) -> str:
-            return row_place(table, names, row)
-
-        for have, want in pairs:
-            if have == want:
-                continue
-            if want is None or (have is not None and key(have, key_at) < key(want, key_at)):
-                return Divergence(f"{where(have)}: a stored row the events do not imply")
-            if have is None or key(have, key_at) > key(want, key_at):
-                return Divergence(f"{where(want)}: missing from the stored view")
-            column = next(n for n, a, b in zip(names, have, want, strict=True) if a != b)
-            i = names.index(column)
-            return Divergence(
-                f"{where(have)}: {column} is {have[i]!r}, the events imply {want[i]!r}"
-            )
+        if in_sqlite[0] is not None and in_sqlite[1] is not None:
+            pair = first_difference_in_sqlite(in_sqlite[0], in_sqlite[1], table, names)
+        else:
+            pair = first_difference(stored, rebuilt, table, names)
+        if pair is not None:
+            return difference_message(table, names, *pair)
     return None
+
+
+Pair = tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]  # (stored row, rebuilt row)
+
+
+def first_difference(
+    stored: BaseLedgerViews, rebuilt: BaseLedgerViews, table: str, names: list[str]
+) -> Pair | None:
+    """Both sides read in key order, side by side."""
+    key_at = [names.index(k) for k in KEY_COLUMNS[table]]
+    for have, want in itertools.zip_longest(stored.rows(table), rebuilt.rows(table)):
+        if have == want:
+            continue
+        if want is None or (have is not None and key(have, key_at) < key(want, key_at)):
+            return have, None
+        if have is None or key(have, key_at) > key(want, key_at):
+            return None, want
+        return have, want
+    return None
+
+
+def sqlite_file_of(views: BaseLedgerViews) -> str | None:
+    if not isinstance(views, LedgerViews):
+        return None
+    return str(views.datastore.pool.db_name)
+
+
+def first_difference_in_sqlite(
+    stored_file: str, rebuilt_file: str, table: str, names: list[str]
+) -> Pair | None:
+    """The same as `first_difference`, as two joins on the views' keys inside SQLite."""
+    keys = KEY_COLUMNS[table]
+    on = " AND ".join(f"r.{k} = s.{k}" for k in keys)
+    differs = " OR ".join(f"r.{n} IS NOT s.{n}" for n in names)
+    key_list = ", ".join(keys)
+    with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True)) as db:
+        db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
+        implied = db.execute(  # a rebuilt row missing from the stored view, or different
+            f"SELECT {', '.join('r.' + k for k in keys)} FROM main.{table} r "
+            f"LEFT JOIN stored.{table} s ON {on} WHERE s.{keys[0]} IS NULL OR {differs} "
+            f"ORDER BY {', '.join('r.' + k for k in keys)} LIMIT 1"
+        ).fetchone()
+        extra = db.execute(  # a stored row the rebuild does not have
+            f"SELECT {key_list} FROM stored.{table} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM main.{table} r WHERE {on}) ORDER BY {key_list} LIMIT 1"
+        ).fetchone()
+        found = [tuple(k) for k in (implied, extra) if k is not None]
+        if not found:
+            return None
+        first = min(found)
+        where = " AND ".join(f"{k} IS ?" for k in keys)
+
+        def row(schema: str) -> tuple[Any, ...] | None:
+            got = db.execute(f"SELECT * FROM {schema}.{table} WHERE {where}", first).fetchone()
+            return tuple(got) if got is not None else None
+
+        return row("stored"), row("main")
+
+
+def as_uri(path: str, read_only: bool = False) -> str:
+    if path.startswith("file:"):
+        return path
+    uri = Path(path).resolve().as_uri()
+    return uri + "?mode=ro" if read_only else uri
+
+
+def difference_message(
+    table: str, names: list[str], have: tuple[Any, ...] | None, want: tuple[Any, ...] | None
+) -> Divergence:
+    if table == "event_index" and (have is None or want is None or have[8] != want[8]):
+        return event_difference(have, want)
+    if want is None:
+        assert have is not None
+        return Divergence(f"{row_place(table, names, have)}: a stored row the events do not imply")
+    if have is None:
+        return Divergence(f"{row_place(table, names, want)}: missing from the stored view")
+    column = next(n for n, a, b in zip(names, have, want, strict=True) if a != b)
+    i = names.index(column)
+    return Divergence(
+        f"{row_place(table, names, have)}: {column} is {have[i]!r}, the events imply {want[i]!r}"
+    )
+
+
+def event_difference(have: tuple[Any, ...] | None, want: tuple[Any, ...] | None) -> Divergence:
+    """A feed row (position, leaf_index, stream, version, type, recorded_at, actor, data,
+    leaf_hash) missing on one side, or whose leaf the stored event does not hash to,
+    named as the event. (A row with the right leaf and another wrong column is an edited
+    view row, named as any other.)"""
+    if want is None:
+        assert have is not None
+        where = describe(have[0], have[1], have[2], have[3])
+        return Divergence(f"{where}: sealed in the log but missing from the event store")
+    if have is None:
+        where = describe(want[0], None, want[2], want[3])
+        return Divergence(f"{where}: stored but not sealed in the log")
+    where = describe(want[0], have[1], want[2], want[3])
+    if have[1] != want[1]:
+        return Divergence(f"{where}: leaf index should be {want[1]}")
+    return Divergence(f"{where}: the stored event does not hash to its sealed leaf")
 
 
 def row_place(table: str, names: list[str], row: tuple[Any, ...]) -> str:

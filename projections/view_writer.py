@@ -4,11 +4,19 @@ Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and wri
 `event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
 `timeline` (through `EstimateKeeper`), `api_keys` and `merkle_nodes`. Runs inside the
 caller's transaction; it never commits.
+
+Batch-oriented: the rows of the hot path (every event's feed row and Merkle nodes, each
+claim's current and versioned state, timeline points) gather in `PendingRows` and go to
+the database in one `executemany` per table when the batch finishes, so a batch of 500
+claims costs a handful of statements instead of thousands. What the handlers would read
+back is kept in memory (the Merkle log's frontier, recent claim states); any other read
+first flushes what is pending, so it sees every earlier event of the batch.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,16 +27,21 @@ from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.claim_state import (
     ClaimState,
-    canonical_bytes,
+    canonical_envelope,
     dumps,
     leaf_hash,
     origin_of,
 )
 from projections.estimate_keeper import EstimateKeeper
 from projections.merkle import aligned_nodes_to_store
+from projections.pending_rows import PendingRows
 
 Cursor = Any
 Handler = Callable[[Cursor, "Applied"], None]
+
+# Recent claim states kept for corrections and status changes (as JSON, about 0.7 kB
+# each); an older claim is read back from the `claims` table.
+MAX_CACHED_CLAIM_STATES = 50_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,13 @@ class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
     def __init__(self) -> None:
-        self.keeper = EstimateKeeper()
+        self.pending = PendingRows()
+        self.keeper = EstimateKeeper(self.pending)
+        # The last stored node of each level of the Merkle log: the left siblings the
+        # next appends need (level -> (start, hash)).
+        self.frontier: dict[int, tuple[int, bytes]] = {}
+        # Claim id -> (state as JSON, position of its recording), most recent last.
+        self.claim_states: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self.handlers: dict[str, Handler] = {
             "Source.Registered": self.source_registered,
             "Source.Updated": self.source_updated,
@@ -84,10 +103,13 @@ class ViewWriter:
 
     def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
-        canonical = canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
+        data_json = dumps(e.data)
+        canonical = canonical_envelope(
+            e.stream, e.version, e.type, e.recorded_at, e.actor, data_json
+        )
         leaf = leaf_hash(canonical)
-        c.execute(
-            "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.pending.insert(
+            "event_index",
             (
                 e.position,
                 leaf_index,
@@ -96,7 +118,7 @@ class ViewWriter:
                 e.type,
                 e.recorded_at,
                 e.actor,
-                dumps(e.data),
+                data_json,
                 leaf,
             ),
         )
@@ -109,19 +131,30 @@ class ViewWriter:
         """Append the leaf to the Merkle log, storing the subtrees it completes."""
 
         def stored(level: int, start: int) -> bytes:
+            known = self.frontier.get(level)
+            if known is not None and known[0] == start:
+                return known[1]
+            self.pending.flush(c)  # first append after a restart: read the log's edge
             row = c.execute(
                 "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
             ).fetchone()
             return bytes(row[0])
 
         for node in aligned_nodes_to_store(leaf_index, leaf, stored):
-            c.execute("INSERT INTO merkle_nodes VALUES (?, ?, ?)", tuple(node))
+            self.pending.insert("merkle_nodes", tuple(node))
+            self.frontier[node.level] = (node.start, node.hash)
+
+    def execute(self, c: Cursor, sql: str, parameters: tuple[Any, ...]) -> Any:
+        """Run a statement of the rare events (sources, metrics, keys) after what is pending."""
+        self.pending.flush(c)
+        return c.execute(sql, parameters)
 
     # Sources
 
     def source_registered(self, c: Cursor, e: Applied) -> None:
         d = e.data
-        c.execute(
+        self.execute(
+            c,
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d["slug"],
@@ -140,21 +173,27 @@ class ViewWriter:
         fields = e.data["fields"]
         for name in ("name", "kind", "url"):
             if name in fields:
-                c.execute(f"UPDATE sources SET {name}=? WHERE stream=?", (fields[name], e.stream))
-        c.execute("UPDATE sources SET version=? WHERE stream=?", (e.version, e.stream))
+                self.execute(
+                    c, f"UPDATE sources SET {name}=? WHERE stream=?", (fields[name], e.stream)
+                )
+        self.execute(c, "UPDATE sources SET version=? WHERE stream=?", (e.version, e.stream))
 
     def source_rated(self, c: Cursor, e: Applied) -> None:
         reliability = e.data["reliability"]
-        c.execute(
+        self.execute(
+            c,
             "UPDATE sources SET reliability=?, version=? WHERE stream=?",
             (reliability, e.version, e.stream),
         )
-        slug = c.execute("SELECT id FROM sources WHERE stream=?", (e.stream,)).fetchone()[0]
-        c.execute(
+        slug = self.execute(c, "SELECT id FROM sources WHERE stream=?", (e.stream,)).fetchone()[0]
+        self.execute(
+            c,
             "INSERT INTO source_ratings VALUES (?, ?, ?, ?)",
             (slug, e.position, e.recorded_at, reliability),
         )
-        rows = c.execute("SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)).fetchall()
+        rows = self.execute(
+            c, "SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)
+        ).fetchall()
         for (metric,) in rows:
             self.keeper.rate(metric, slug, Reliability(reliability))
             self.keeper.refresh(c, metric, e.position, e.recorded_at)
@@ -163,7 +202,8 @@ class ViewWriter:
 
     def metric_defined(self, c: Cursor, e: Applied) -> None:
         d = e.data
-        c.execute(
+        self.execute(
+            c,
             "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d["slug"],
@@ -183,8 +223,10 @@ class ViewWriter:
         fields = e.data["fields"]
         for name in ("name", "description"):
             if name in fields:
-                c.execute(f"UPDATE metrics SET {name}=? WHERE stream=?", (fields[name], e.stream))
-        c.execute("UPDATE metrics SET version=? WHERE stream=?", (e.version, e.stream))
+                self.execute(
+                    c, f"UPDATE metrics SET {name}=? WHERE stream=?", (fields[name], e.stream)
+                )
+        self.execute(c, "UPDATE metrics SET version=? WHERE stream=?", (e.version, e.stream))
 
     # Claims
 
@@ -211,21 +253,7 @@ class ViewWriter:
             "recorded_by": e.actor,
         }
         state["origin"] = origin_of(state)
-        c.execute(
-            "INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.stream,
-                state["metric"],
-                state["origin"],
-                state["reported_by"],
-                state["status"],
-                e.version,
-                e.position,
-                dumps(state),
-            ),
-        )
-        self.add_claim_version(c, e, state, e.position)
-        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, e.position)
+        self.put_claim(c, e, state, e.position)
 
     def claim_corrected(self, c: Cursor, e: Applied) -> None:
         self.change_claim(c, e, dict(e.data["changes"]))
@@ -240,30 +268,30 @@ class ViewWriter:
         self.change_claim(c, e, {"credibility": e.data["credibility"]})
 
     def change_claim(self, c: Cursor, e: Applied, changes: dict[str, Any]) -> None:
-        row = c.execute("SELECT state, position FROM claims WHERE id=?", (e.stream,)).fetchone()
-        state: ClaimState = json.loads(row[0])
+        state_json, recorded_position = self.claim_state(c, e.stream)
+        state: ClaimState = json.loads(state_json)
         state.update(changes)
         state["version"] = e.version
         state["origin"] = origin_of(state)
-        c.execute(
-            "UPDATE claims SET origin=?, reported_by=?, status=?, version=?, state=? WHERE id=?",
+        self.put_claim(c, e, state, recorded_position)
+
+    def put_claim(self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int) -> None:
+        """The claim's new state: its current row, a version row, and its estimate."""
+        state_json = dumps(state)
+        self.pending.put_claim(
             (
+                e.stream,
+                state["metric"],
                 state["origin"],
                 state["reported_by"],
                 state["status"],
                 e.version,
-                dumps(state),
-                e.stream,
-            ),
+                recorded_position,
+                state_json,
+            )
         )
-        self.add_claim_version(c, e, state, row[1])
-        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, row[1])
-
-    def add_claim_version(
-        self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int
-    ) -> None:
-        c.execute(
-            "INSERT INTO claim_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.pending.insert(
+            "claim_versions",
             (
                 e.stream,
                 e.version,
@@ -271,15 +299,30 @@ class ViewWriter:
                 e.recorded_at,
                 state["metric"],
                 recorded_position,
-                dumps(state),
+                state_json,
             ),
         )
+        self.claim_states[e.stream] = (state_json, recorded_position)
+        self.claim_states.move_to_end(e.stream)
+        if len(self.claim_states) > MAX_CACHED_CLAIM_STATES:
+            self.claim_states.popitem(last=False)
+        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, recorded_position)
+
+    def claim_state(self, c: Cursor, claim: str) -> tuple[str, int]:
+        """The claim's current state (JSON) and recording position: from memory when
+        recent, else from the table (a claim not in memory has nothing pending)."""
+        cached = self.claim_states.get(claim)
+        if cached is not None:
+            return cached
+        row = c.execute("SELECT state, position FROM claims WHERE id=?", (claim,)).fetchone()
+        return str(row[0]), int(row[1])
 
     # API keys
 
     def key_issued(self, c: Cursor, e: Applied) -> None:
         d = e.data
-        c.execute(
+        self.execute(
+            c,
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             (
                 e.stream,
@@ -294,7 +337,8 @@ class ViewWriter:
         )
 
     def key_revoked(self, c: Cursor, e: Applied) -> None:
-        c.execute(
+        self.execute(
+            c,
             "UPDATE api_keys SET revoked_at=?, version=? WHERE id=?",
             (e.recorded_at, e.version, e.stream),
         )
@@ -303,8 +347,13 @@ class ViewWriter:
 
     def finish(self, c: Cursor) -> None:
         """Write what the batch gathered; called once, before the commit."""
+        self.pending.flush(c)
         self.keeper.finish(c)
 
     def forget(self) -> None:
-        """Drop cached state: after a rollback it may hold what was not committed."""
+        """Drop pending rows and cached state: after a rollback they may hold what was
+        not committed."""
+        self.pending.clear()
         self.keeper.forget()
+        self.frontier.clear()
+        self.claim_states.clear()
