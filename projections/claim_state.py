@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from domain.estimates import ClaimAsKnown
 from domain.values import ClaimStatus, Qualifier
 
@@ -56,7 +58,8 @@ def canonical_envelope(
     ).encode()
 
 
-_string = json.JSONEncoder(ensure_ascii=False).encode
+def _string(text: str) -> str:
+    return dumps(text)
 
 
 def leaf_hash(canonical: bytes) -> str:
@@ -65,5 +68,22 @@ def leaf_hash(canonical: bytes) -> str:
 
 
 def dumps(value: Any) -> str:
-    """Canonical JSON: sorted keys, no whitespace, non-ASCII kept (RFC 8785 for these types)."""
+    """Canonical JSON: sorted keys, no whitespace, non-ASCII kept (RFC 8785 for these types:
+    the views hold no floats; decimals are strings).
+
+    orjson writes exactly what `reference_dumps` writes for such values (a property test
+    holds them equal), about 15 times faster; what it refuses (integers beyond 64 bits,
+    lone surrogates) goes to the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return reference_dumps(value)
+
+
+def reference_dumps(value: Any) -> str:
+    """Canonical JSON as the standard library writes it: the definition `dumps` follows."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)

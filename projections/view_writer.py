@@ -15,7 +15,6 @@ first flushes what is pending, so it sees every earlier event of the batch.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from projections.claim_state import (
     canonical_envelope,
     dumps,
     leaf_hash,
+    loads,
     origin_of,
 )
 from projections.estimate_keeper import EstimateKeeper
@@ -269,7 +269,7 @@ class ViewWriter:
 
     def change_claim(self, c: Cursor, e: Applied, changes: dict[str, Any]) -> None:
         state_json, recorded_position = self.claim_state(c, e.stream)
-        state: ClaimState = json.loads(state_json)
+        state: ClaimState = loads(state_json)
         state.update(changes)
         state["version"] = e.version
         state["origin"] = origin_of(state)
