@@ -16,7 +16,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Subscription
 
-from projections.ledger_views import BaseLedgerViews, EventAt
+from projections.ledger_views import BaseLedgerViews
+from projections.stored_events import applied_from_stored
 from projections.subscription import next_batch
 
 log = logging.getLogger(__name__)
@@ -172,8 +173,7 @@ class ProjectionRunner:
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         mapper = self.ledger.mapper
-        events: list[EventAt] = [(mapper.to_domain_event(n), n.id) for n in notifications]
-        position = self.views.apply(events)
+        position = self.views.apply_records([applied_from_stored(n, mapper) for n in notifications])
         with self._applied:
             self._position = position
             self._applied.notify_all()

@@ -34,6 +34,7 @@ from projections.claim_state import canonical_bytes, leaf_hash
 from projections.ledger_views import BaseLedgerViews, LedgerViews
 from projections.merkle import InMemoryTree
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
+from projections.stored_events import applied_from_stored
 from projections.view_writer import Applied
 
 Progress = Callable[[int], None]
@@ -151,14 +152,13 @@ def apply_stored(
 ) -> Divergence | None:
     """Apply the stored events up to `until`, in batches; a stored event that cannot be
     decoded or applied is a divergence named by its position."""
-    batch: list[tuple[Any, int]] = []
+    batch: list[Applied] = []
     for notification in stored_notifications(app, until):
         try:
-            batch.append((app.mapper.to_domain_event(notification), notification.id))
+            batch.append(applied_from_stored(notification, app.mapper))
         except Exception as error:
-            return Divergence(
-                f"{at(notification, sealed_leaf)}: the stored event cannot be decoded ({error})"
-            )
+            where = at(notification, sealed_leaf)
+            return Divergence(f"{where}: the stored event cannot be decoded ({error})")
         if len(batch) == REBUILD_BATCH:
             failed = apply_batch(views, batch)
             if failed is not None:
@@ -190,11 +190,11 @@ def sealed_leaf_of(views: BaseLedgerViews) -> Callable[[int], int | None]:
     return sealed_leaf
 
 
-def apply_batch(views: BaseLedgerViews, batch: list[tuple[Any, int]]) -> Divergence | None:
+def apply_batch(views: BaseLedgerViews, batch: list[Applied]) -> Divergence | None:
     try:
-        views.apply(batch)
+        views.apply_records(batch)
     except Exception as error:
-        first, last = batch[0][1], batch[-1][1]
+        first, last = batch[0].position, batch[-1].position
         return Divergence(
             f"positions {first} to {last}: the stored events cannot be applied ({error})"
         )

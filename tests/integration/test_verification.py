@@ -32,13 +32,18 @@ from domain.values import Qualifier, Reliability, Role
 from projections.audit_log import MerkleLog
 from projections.merkle import root as merkle_root
 from projections.queries import LedgerQueries
+from projections.schema import VIEW_TABLES
 from projections.store import Store, open_sqlite_store
 from projections.verification import (
     Divergence,
     Verified,
+    column_names,
     compare_views,
+    difference_message,
+    first_difference,
     rebuild_in_memory,
     verify_log,
+    verify_store,
 )
 
 pytestmark = pytest.mark.integration
@@ -467,15 +472,22 @@ def test_a_view_text_that_looks_like_console_markup_is_printed_as_is(files: File
 
 
 # ---------------------------------------------------------------------------
-# verify_log and compare_views called directly
+# verify_log, verify_store and compare_views called directly
+
+Check = Callable[..., Verified | Divergence]
+# The leaf check alone, and the one-pass check `claimledger verify` runs: both must name
+# the same event.
+CHECKS = pytest.mark.parametrize("check", [verify_log, verify_store], ids=["log", "store"])
 
 
-def test_verify_log_of_a_clean_store_gives_the_count_and_the_root_of_the_log(
+@CHECKS
+def test_verification_of_a_clean_store_gives_the_count_and_the_root_of_the_log(
+    check: Check,
     opened: Callable[[], Store],
 ) -> None:
     store = opened()
 
-    result = verify_log(store.ledger, store.views)
+    result = check(store.ledger, store.views)
 
     assert isinstance(result, Verified)
     size, root = MerkleLog(store.views).root()
@@ -484,12 +496,13 @@ def test_verify_log_of_a_clean_store_gives_the_count_and_the_root_of_the_log(
 
 
 @pytest.mark.parametrize("edit", list(EVENT_EDITS))
-def test_verify_log_names_an_edited_event(
-    files: Files, opened: Callable[[], Store], edit: str
+@CHECKS
+def test_verification_names_an_edited_event(
+    check: Check, files: Files, opened: Callable[[], Store], edit: str
 ) -> None:
     event = edit_event(files, edit)
 
-    result = verify_log(opened().ledger, opened().views)
+    result = check(opened().ledger, opened().views)
 
     assert isinstance(result, Divergence)
     assert result.message.startswith(
@@ -499,39 +512,44 @@ def test_verify_log_names_an_edited_event(
     assert "\n" not in result.message
 
 
-def test_verify_log_names_the_first_of_two_swapped_events(
-    files: Files, opened: Callable[[], Store]
+@CHECKS
+def test_verification_names_the_first_of_two_swapped_events(
+    check: Check, files: Files, opened: Callable[[], Store]
 ) -> None:
     a, b = [e for e in stored_events(files) if e.topic.endswith("Source.Registered")][2:4]
     rewrite_state(files, a.position, b.state)
     rewrite_state(files, b.position, a.state)
 
-    result = verify_log(opened().ledger, opened().views)
+    result = check(opened().ledger, opened().views)
 
     assert isinstance(result, Divergence)
     assert result.message.startswith(f"position {a.position}, leaf index {a.leaf_index}, ")
 
 
-def test_verify_log_names_an_event_moved_to_another_version(
-    files: Files, opened: Callable[[], Store]
+@CHECKS
+def test_verification_names_an_event_moved_to_another_version(
+    check: Check, files: Files, opened: Callable[[], Store]
 ) -> None:
     event = event_where(files, "Claim.Assessed", b"")
     execute(
         files.events, "UPDATE stored_events SET originator_version=9 WHERE rowid=?", event.position
     )
 
-    result = verify_log(opened().ledger, opened().views)
+    result = check(opened().ledger, opened().views)
 
     assert isinstance(result, Divergence)
     assert result.message.startswith(f"position {event.position}, leaf index {event.leaf_index}, ")
     assert "does not hash to its sealed leaf" in result.message
 
 
-def test_verify_log_names_a_deleted_event(files: Files, opened: Callable[[], Store]) -> None:
+@CHECKS
+def test_verification_names_a_deleted_event(
+    check: Check, files: Files, opened: Callable[[], Store]
+) -> None:
     event = stored_events(files)[5]
     execute(files.events, "DELETE FROM stored_events WHERE rowid=?", event.position)
 
-    result = verify_log(opened().ledger, opened().views)
+    result = check(opened().ledger, opened().views)
 
     assert isinstance(result, Divergence)
     assert result.message == (
@@ -540,8 +558,9 @@ def test_verify_log_names_a_deleted_event(files: Files, opened: Callable[[], Sto
     )
 
 
-def test_verify_log_names_a_sealed_leaf_that_was_edited(
-    files: Files, opened: Callable[[], Store]
+@CHECKS
+def test_verification_names_a_sealed_leaf_that_was_edited(
+    check: Check, files: Files, opened: Callable[[], Store]
 ) -> None:
     event = stored_events(files)[7]
     execute(
@@ -551,7 +570,7 @@ def test_verify_log_names_a_sealed_leaf_that_was_edited(
         event.position,
     )
 
-    result = verify_log(opened().ledger, opened().views)
+    result = check(opened().ledger, opened().views)
 
     assert isinstance(result, Divergence)
     assert result.message.startswith(f"position {event.position}, leaf index {event.leaf_index}, ")
@@ -677,6 +696,21 @@ def test_compare_views_names_the_view_and_key_of_an_edited_row(
     assert divergence is not None
     assert expected in divergence.message
     assert "\n" not in divergence.message
+    assert divergence == compare_row_by_row(opened())  # the in-SQLite joins find the same row
+
+
+def compare_row_by_row(store: Store) -> Divergence | None:
+    """`compare_views` as it runs on PostgreSQL: both sides read in key order in Python."""
+    rebuilt = rebuild_in_memory(store.ledger, store.views.position())
+    try:
+        for table in VIEW_TABLES:
+            names = column_names(store.views, table)
+            pair = first_difference(store.views, rebuilt, table, names)
+            if pair is not None:
+                return difference_message(table, names, *pair)
+        return None
+    finally:
+        rebuilt.datastore.close()
 
 
 # ---------------------------------------------------------------------------
