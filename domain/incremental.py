@@ -63,6 +63,13 @@ class IncrementalEstimate:
         self._origin(origin).reliability = reliability
         self._crown(origin)
 
+    def point(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, int]:
+        """(low, best, high, included) of `summary()`, without building it: what a
+        timeline point holds, cheap enough to compare after every change."""
+        if not self._points:
+            return None, None, None, 0
+        return self._lows[0][0], self._median(), self._highs[-1][0], len(self._points)
+
     def summary(self) -> Estimate:
         """The estimate now, without explanation lines (a projection keeps no explanation)."""
         included = len(self._points)

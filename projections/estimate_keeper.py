@@ -25,6 +25,8 @@ Cursor = Any
 # about 100 MB; a metric is reloaded from the tables when it comes back.
 MAX_CACHED_CLAIMS = 250_000
 
+Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
+
 
 class EstimateKeeper:
     """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
@@ -33,8 +35,8 @@ class EstimateKeeper:
         self.pending = pending  # reads from the tables flush it first
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.cached_claims = 0  # claims held when their metric was loaded
-        self.last_points: dict[str, tuple[Any, ...] | None] = {}  # each metric's timeline end
-        self.pending_summaries: dict[str, dict[str, Any]] = {}
+        self.last_points: dict[str, Point | None] = {}  # each metric's timeline end
+        self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
 
     def rate(self, metric: str, origin: str, reliability: Reliability) -> None:
         """An origin of the metric's claims was re-rated (the cache only; refresh after)."""
@@ -55,9 +57,8 @@ class EstimateKeeper:
         estimate = self.estimate_of(c, metric)
         if changed is not None:
             estimate.put(as_known(changed, recorded_position))
-        summary = estimate_summary(estimate.summary())
-        self.pending_summaries[metric] = summary  # written once per batch, in finish()
-        point = (summary["low"], summary["best"], summary["high"], summary["included"])
+        self.pending_estimates[metric] = estimate  # its summary is written in finish()
+        point = estimate.point()
         if metric not in self.last_points:
             self.pending.flush(c)
             row = c.execute(
@@ -65,18 +66,25 @@ class EstimateKeeper:
                 "ORDER BY position DESC LIMIT 1",
                 (metric,),
             ).fetchone()
-            self.last_points[metric] = tuple(row) if row is not None else None
+            self.last_points[metric] = stored_point(row) if row is not None else None
         if self.last_points[metric] != point:
-            self.pending.insert("timeline", (metric, position, recorded_at, *point))
+            low, best, high, included = point
+            self.pending.insert(
+                "timeline",
+                (metric, position, recorded_at, text(low), text(best), text(high), included),
+            )
             self.last_points[metric] = point
 
     def finish(self, c: Cursor) -> None:
         """Write what a batch gathered: each touched metric's final estimate, once."""
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
-            [(dumps(summary), metric) for metric, summary in self.pending_summaries.items()],
+            [
+                (dumps(estimate_summary(estimate.summary())), metric)
+                for metric, estimate in self.pending_estimates.items()
+            ],
         )
-        self.pending_summaries.clear()
+        self.pending_estimates.clear()
         if len(self.last_points) > MAX_CACHED_CLAIMS:
             self.last_points.clear()
 
@@ -100,7 +108,7 @@ class EstimateKeeper:
         self.estimates.clear()
         self.cached_claims = 0
         self.last_points.clear()
-        self.pending_summaries.clear()
+        self.pending_estimates.clear()
 
 
 def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
@@ -131,6 +139,16 @@ def estimate_summary(estimate: Estimate) -> dict[str, Any]:
         "independent_origins": estimate.independent_origins,
         "evidence": estimate.evidence.value,
     }
+
+
+def stored_point(row: Any) -> Point:
+    """A timeline row's (low, best, high, included), as `IncrementalEstimate.point` gives it."""
+    low, best, high, included = row
+    return number(low), number(best), number(high), int(included)
+
+
+def number(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
 
 
 def text(value: Decimal | None) -> str | None:

@@ -74,6 +74,7 @@ def test_every_change_leaves_the_incremental_estimate_equal_to_the_pure_one(ops:
         pure = weighted_median(list(claims.values()), ratings)
         got = incremental.summary()
         assert (got.low, got.best, got.high) == (pure.low, pure.best, pure.high)
+        assert incremental.point() == (pure.low, pure.best, pure.high, pure.included)
         assert (got.considered, got.included, got.independent_origins, got.evidence) == (
             pure.considered,
             pure.included,
