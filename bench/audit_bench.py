@@ -3,9 +3,13 @@ proofs served from a large log, each against a baseline measured in the same run
 
 - Leaf hashing: canonical bytes + leaf hash per feed event, against plain `json.dumps`
   of the same envelopes and against `hashlib.sha256` alone over the same bytes.
-- Verify: `verify_log`, `rebuild_in_memory` and `compare_views` in this process, one
-  phase at a time, and `claimledger verify` as a subprocess; the baseline is merely
-  reading and decoding the same events (`select_notifications` + `to_domain_event`).
+- Verify: what `claimledger verify` does (`verify_store`: every view rebuilt into a
+  private file, then compared), phase by phase in this process, beside `verify_log` (the
+  leaf check alone); and `claimledger verify` as a subprocess (wall, CPU, peak RSS). The
+  baseline is merely reading and decoding the same events (`select_notifications` +
+  `to_domain_event`).
+- Rebuild: `claimledger rebuild` as a subprocess on the same store (it rebuilds the
+  views in place, to the same rows): wall time and that process's peak RSS.
 - Proofs: `MerkleLog.inclusion` / `.consistency` / `.root` in this process (no HTTP),
   against `MerkleLog.size()` (the same read transaction with no tree work); then
   `claimledger serve` on the same store, driven by the closed-loop load generator at 4
@@ -50,7 +54,7 @@ from projections.audit_log import MerkleLog
 from projections.claim_state import canonical_bytes, leaf_hash
 from projections.merkle import InMemoryTree
 from projections.store import open_sqlite_store
-from projections.verification import compare_views, rebuild_in_memory, verify_log
+from projections.verification import compare_views, private_rebuild, verify_log
 from projections.view_writer import Applied
 
 Say = Callable[[str], None]
@@ -302,19 +306,18 @@ def verify_in_process(directory: Path, runs: int, say: Say) -> list[dict[str, An
             if not hasattr(checked, "root_hash"):
                 raise RuntimeError(f"verify_log failed on the benchmark's store: {checked}")
             begun = time.perf_counter()
-            rebuilt = rebuild_in_memory(store.ledger, until)
-            rebuild_s = time.perf_counter() - begun
-            try:
+            with private_rebuild(store.ledger, until) as rebuilt:
+                rebuild_s = time.perf_counter() - begun
+                if not hasattr(rebuilt, "writer"):
+                    raise RuntimeError(f"the rebuild failed on the benchmark's store: {rebuilt}")
                 begun = time.perf_counter()
-                divergence = compare_views(store.views, rebuilt)
+                divergence = compare_views(store.views, rebuilt)  # type: ignore[arg-type]
                 compare_s = time.perf_counter() - begun
-            finally:
-                rebuilt.datastore.close()
             if divergence is not None:
                 raise RuntimeError(f"compare_views failed on the benchmark's store: {divergence}")
             if decoded != until:
                 raise RuntimeError(f"read {decoded} of {until} events")
-            total = log_s + rebuild_s + compare_s
+            total = rebuild_s + compare_s  # what `claimledger verify` does
             run = {
                 "events": until,
                 "decode_s": decode_s,
@@ -349,37 +352,73 @@ def verify_cli(directory: Path, runs: int, say: Say) -> list[dict[str, Any]]:
         events = store.views.position()
     results = []
     for r in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        begun = time.perf_counter()
-        done = subprocess.run(
-            [*claimledger_command(), "verify"],
-            env=env,
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wall = time.perf_counter() - begun
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done, wall, usage = run_measured([*claimledger_command(), "verify"], env, directory)
         if done.returncode != 0 or f"verified {events} events" not in done.stdout:
             raise RuntimeError(
                 f"claimledger verify exited {done.returncode}: {done.stdout} {done.stderr[-500:]}"
             )
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        run = {
-            "events": events,
-            "wall_s": wall,
-            "rate": events / wall,
-            "cpu_s": cpu,
-            "cores": cpu / wall,
-            "max_rss_mib": after.ru_maxrss / 1024,
-        }
+        run = measured_run(events, wall, usage)
         results.append(run)
         say(
             f"  claimledger verify run {r + 1}/{runs}: {wall:6.2f} s "
-            f"({run['rate']:,.0f} events/s), CPU {cpu:6.2f} s ({run['cores']:.2f} cores)"
+            f"({run['rate']:,.0f} events/s), CPU {run['cpu_s']:6.2f} s "
+            f"({run['cores']:.2f} cores), peak RSS {run['max_rss_mib']:,.0f} MiB"
         )
     return results
+
+
+def rebuild_cli(directory: Path, say: Say) -> dict[str, Any]:
+    """`claimledger rebuild` on the store (to the same rows): wall time and peak RSS."""
+    env = dict(os.environ)
+    env.update(
+        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{events_path(directory)}",
+        CLAIMLEDGER_ADMIN_KEY="unused-by-rebuild",
+    )
+    with opened(directory) as store:
+        events = store.views.position()
+    done, wall, usage = run_measured([*claimledger_command(), "rebuild"], env, directory)
+    if done.returncode != 0 or f"up to position {events}" not in done.stdout:
+        raise RuntimeError(f"claimledger rebuild exited {done.returncode}: {done.stderr[-500:]}")
+    run = measured_run(events, wall, usage)
+    say(
+        f"  claimledger rebuild: {wall:6.2f} s ({run['rate']:,.0f} events/s), "
+        f"peak RSS {run['max_rss_mib']:,.0f} MiB"
+    )
+    return run
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_measured(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> tuple[Finished, float, resource.struct_rusage]:
+    """Run a command to its end; its own resource usage (wait4), not all children's."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        begun = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - begun
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Finished(process.returncode, out.read(), err.read()), wall, usage
+
+
+def measured_run(events: int, wall: float, usage: resource.struct_rusage) -> dict[str, Any]:
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "events": events,
+        "wall_s": wall,
+        "rate": events / wall,
+        "cpu_s": cpu,
+        "cores": cpu / wall,
+        "max_rss_mib": usage.ru_maxrss / 1024,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +592,7 @@ def run_audit(config: AuditConfig, store_dir: Path | None, say: Say) -> dict[str
         del records
         verify = verify_in_process(directory, config.runs, say)
         cli = verify_cli(directory, config.verify_cli_runs, say)
+        rebuild = rebuild_cli(directory, say)
         in_process = proofs_in_process(directory, config.runs, config.proof_calls, say)
         http = proofs_http(
             directory,
@@ -567,6 +607,7 @@ def run_audit(config: AuditConfig, store_dir: Path | None, say: Say) -> dict[str
         "leaf_hashing": leaves,
         "verify": verify,
         "verify_cli": cli,
+        "rebuild_cli": rebuild,
         "proofs_in_process": in_process,
         "proofs_http": http,
     }

@@ -243,10 +243,10 @@ def audit_rows(audit: dict[str, Any]) -> list[Row]:
         ),
     ]
     for name, label in (
-        ("verify_log_rate", "verify_log (leaves, order, root)"),
-        ("rebuild_rate", "rebuild_in_memory (every view)"),
-        ("compare_rate", "compare_views (stored vs rebuilt)"),
-        ("total_rate", "verify, the three phases in-process"),
+        ("verify_log_rate", "verify_log (the leaf check alone)"),
+        ("rebuild_rate", "verify: every view rebuilt into a private file"),
+        ("compare_rate", "verify: compare_views (stored vs rebuilt)"),
+        ("total_rate", "verify: rebuild + compare, in-process"),
     ):
         rows.append(
             row(
