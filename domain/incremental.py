@@ -2,30 +2,32 @@
 
 `weighted_median()` in `domain.estimates` re-reads every claim of a metric; a projection
 that calls it on each event does work proportional to the metric's size per event. This
-keeps the same answer incrementally: per origin, its eligible claims sorted by recency
-(so the winner is the last one); across origins, the included points sorted with their
-weights. A change touches one origin, so it costs O(log n) searches plus a walk over the
-included points (one per origin) for the median. Property tests check that it always
-equals the pure method.
+keeps the same answer incrementally, holding per origin only its winner (its latest
+eligible claim) and across origins the included points sorted with their weights, so
+its memory grows with the origins, not the claims. A change that leaves every winner
+in place costs O(log n); when a winner itself changes (corrected, retracted, judged
+improbable, moved to another origin), the origin's claims are asked for again through
+`candidates`, which the caller answers from its store. Property tests check that it
+always equals the pure method.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from domain.estimates import DEFAULT_METHOD, ClaimAsKnown, Estimate, Evidence, weight_of
 from domain.values import ClaimStatus, Credibility, Reliability
 
-RecencyKey = tuple[object, object, int]
+# An origin's claims (current states) as the caller's store holds them now.
+Candidates = Callable[[str], Iterable[ClaimAsKnown]]
+# An origin's reliability now, asked once per origin (later changes come through `rate`).
+ReliabilityOf = Callable[[str], Reliability]
 
 
-@dataclass
-class _Origin:
-    reliability: Reliability = Reliability.F
-    # Eligible claims (active, not improbable), sorted by recency; the last one wins.
-    ranked: list[tuple[RecencyKey, str]] = field(default_factory=list)
+def unrated(origin: str) -> Reliability:
+    return Reliability.F
 
 
 def eligible(claim: ClaimAsKnown) -> bool:
@@ -35,33 +37,68 @@ def eligible(claim: ClaimAsKnown) -> bool:
 class IncrementalEstimate:
     """The default (`weighted-median`, no `valid_at`) estimate of one metric."""
 
-    def __init__(self) -> None:
-        self.claims: dict[str, ClaimAsKnown] = {}
-        self.origins: dict[str, _Origin] = {}
-        self.winners: dict[str, ClaimAsKnown] = {}
-        # Included claims: (point, id, weight), (low end, id), (high end, id), sorted.
+    def __init__(self, candidates: Candidates, reliability_of: ReliabilityOf = unrated) -> None:
+        self.candidates = candidates
+        self.reliability_of = reliability_of
+        self.considered = 0  # claims of the metric
+        self.winners: dict[str, ClaimAsKnown] = {}  # origin -> its latest eligible claim
+        self.ratings: dict[str, Reliability] = {}  # each origin seen: its reliability
+        self._included: set[str] = set()  # origins whose winner counts now
+        # Included winners: (point, id, weight), (low end, id), (high end, id), sorted.
         self._points: list[tuple[Decimal, str, Decimal]] = []
         self._lows: list[tuple[Decimal, str]] = []
         self._highs: list[tuple[Decimal, str]] = []
         self._confirmed = 0
 
-    def put(self, claim: ClaimAsKnown) -> None:
-        """Add a claim, or replace the state of one already here."""
-        old = self.claims.get(claim.id)
-        if old is not None:
-            self._unrank(old)
-        self.claims[claim.id] = claim
-        if eligible(claim):
-            origin = self._origin(claim.origin)
-            bisect.insort(origin.ranked, (claim.recency, claim.id))
-        self._crown(claim.origin)
-        if old is not None and old.origin != claim.origin:
-            self._crown(old.origin)
+    @property
+    def origins(self) -> set[str]:
+        """Origins with a winner: those whose rating can move the estimate."""
+        return set(self.winners)
+
+    def put(self, claim: ClaimAsKnown, previous: ClaimAsKnown | None = None) -> None:
+        """A claim was recorded (`previous` None) or changed from `previous`; the
+        candidates already hold its new state."""
+        if previous is None:
+            self.considered += 1
+        winner = self.winners.get(previous.origin) if previous is not None else None
+        if previous is not None and winner is not None and winner.id == previous.id:
+            self._crown(previous.origin, self._latest(previous.origin))
+            if claim.origin == previous.origin:
+                return
+        self._challenge(claim)
 
     def rate(self, origin: str, reliability: Reliability) -> None:
         """The origin's reliability changed."""
-        self._origin(origin).reliability = reliability
-        self._crown(origin)
+        self.ratings[origin] = reliability
+        self._crown(origin, self.winners.get(origin))
+
+    def _challenge(self, claim: ClaimAsKnown) -> None:
+        """The claim wins its origin if it is eligible and the latest."""
+        if not eligible(claim):
+            return
+        current = self.winners.get(claim.origin)
+        if current is None or claim.recency > current.recency:
+            self._crown(claim.origin, claim)
+
+    def _latest(self, origin: str) -> ClaimAsKnown | None:
+        found = [c for c in self.candidates(origin) if c.origin == origin and eligible(c)]
+        return max(found, key=lambda c: c.recency) if found else None
+
+    def _crown(self, origin: str, winner: ClaimAsKnown | None) -> None:
+        """Make `winner` the origin's winner, included unless the origin is rated E."""
+        current = self.winners.pop(origin, None)
+        if current is not None and origin in self._included:
+            self._exclude(current)
+            self._included.discard(origin)
+        if winner is None:
+            return
+        self.winners[origin] = winner
+        if origin not in self.ratings:
+            self.ratings[origin] = self.reliability_of(origin)
+        reliability = self.ratings[origin]
+        if reliability is not Reliability.E:
+            self._include(winner, weight_of(winner, reliability))
+            self._included.add(origin)
 
     def point(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, int]:
         """(low, best, high, included) of `summary()`, without building it: what a
@@ -75,7 +112,7 @@ class IncrementalEstimate:
         included = len(self._points)
         if not included:
             return Estimate(
-                DEFAULT_METHOD, None, None, None, len(self.claims), 0, 0, Evidence.NONE, ()
+                DEFAULT_METHOD, None, None, None, self.considered, 0, 0, Evidence.NONE, ()
             )
         low, high = self._lows[0][0], self._highs[-1][0]
         smallest, largest = self._points[0][0], self._points[-1][0]
@@ -92,7 +129,7 @@ class IncrementalEstimate:
             low,
             self._median(),
             high,
-            len(self.claims),
+            self.considered,
             included,
             included,
             evidence,
@@ -109,30 +146,6 @@ class IncrementalEstimate:
             if running >= half:
                 return point
         return self._points[-1][0]
-
-    def _origin(self, name: str) -> _Origin:
-        if name not in self.origins:
-            self.origins[name] = _Origin()
-        return self.origins[name]
-
-    def _unrank(self, claim: ClaimAsKnown) -> None:
-        ranked = self._origin(claim.origin).ranked
-        entry = (claim.recency, claim.id)
-        index = bisect.bisect_left(ranked, entry)
-        if index < len(ranked) and ranked[index] == entry:
-            del ranked[index]
-
-    def _crown(self, origin_name: str) -> None:
-        """Make the origin's included claim (if any) its latest eligible one."""
-        origin = self._origin(origin_name)
-        current = self.winners.pop(origin_name, None)
-        if current is not None:
-            self._exclude(current)
-        if not origin.ranked or origin.reliability is Reliability.E:
-            return
-        winner = self.claims[origin.ranked[-1][1]]
-        self.winners[origin_name] = winner
-        self._include(winner, weight_of(winner, origin.reliability))
 
     def _include(self, claim: ClaimAsKnown, weight: Decimal) -> None:
         interval = claim.interval

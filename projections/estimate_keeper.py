@@ -2,28 +2,28 @@
 
 Consumes the claim and rating changes the view writer hands it, and adds `timeline`
 rows to the writer's pending rows as they happen and writes `metrics.estimate` once per
-batch. The incremental estimates
-(`domain.incremental`) are cached in memory, bounded by the claims they hold; a metric
-not in the cache is loaded from the `claims` and `sources` tables.
+batch. The incremental estimates (`domain.incremental`) hold each origin's winner, not
+every claim, and are cached in memory for the most recently used metrics; a metric not
+in the cache is loaded from the `claims` and `sources` tables, and an estimate whose
+winner changes asks the `claims` table for that origin's claims again.
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
-from domain.estimates import Estimate
+from domain.estimates import ClaimAsKnown, Estimate
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
-from projections.claim_state import ClaimState, as_known, dumps
+from projections.claim_state import ClaimState, as_known, dumps, loads
 from projections.pending_rows import PendingRows
 
 Cursor = Any
-# How many claims the cached estimates may hold (least recently used metrics go first):
-# about 100 MB; a metric is reloaded from the tables when it comes back.
-MAX_CACHED_CLAIMS = 250_000
+# How many metrics' estimates stay in memory (least recently used go first); each holds
+# a winner per origin, so about 20 kB for a metric of 20 origins.
+MAX_CACHED_METRICS = 20_000
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 
@@ -34,9 +34,14 @@ class EstimateKeeper:
     def __init__(self, pending: PendingRows) -> None:
         self.pending = pending  # reads from the tables flush it first
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
-        self.cached_claims = 0  # claims held when their metric was loaded
+        self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
+        self.cursor: Cursor = None  # the transaction the estimates' questions go to
         self.last_points: dict[str, Point | None] = {}  # each metric's timeline end
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
+
+    def rated(self, origin: str, reliability: Reliability) -> None:
+        """A source was re-rated (before `rate` and `refresh` of its metrics)."""
+        self.reliabilities[origin] = reliability
 
     def rate(self, metric: str, origin: str, reliability: Reliability) -> None:
         """An origin of the metric's claims was re-rated (the cache only; refresh after)."""
@@ -52,11 +57,18 @@ class EstimateKeeper:
         recorded_at: str,
         changed: ClaimState | None = None,
         recorded_position: int = 0,
+        previous: ClaimState | None = None,
     ) -> None:
-        """Bring the metric's default estimate up to date; add a timeline point if it moved."""
+        """Bring the metric's default estimate up to date; add a timeline point if it moved.
+
+        `changed` is a claim's new state (its row already pending), `previous` its state
+        before, None for a new claim."""
+        self.cursor = c
+        loaded = metric not in self.estimates
         estimate = self.estimate_of(c, metric)
-        if changed is not None:
-            estimate.put(as_known(changed, recorded_position))
+        if changed is not None and not loaded:  # a loaded one read the change from the table
+            before = as_known(previous, recorded_position) if previous is not None else None
+            estimate.put(as_known(changed, recorded_position), before)
         self.pending_estimates[metric] = estimate  # its summary is written in finish()
         point = estimate.point()
         if metric not in self.last_points:
@@ -85,7 +97,7 @@ class EstimateKeeper:
             ],
         )
         self.pending_estimates.clear()
-        if len(self.last_points) > MAX_CACHED_CLAIMS:
+        if len(self.last_points) > MAX_CACHED_METRICS:
             self.last_points.clear()
 
     def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
@@ -95,36 +107,41 @@ class EstimateKeeper:
             self.estimates.move_to_end(metric)
             return estimate
         self.pending.flush(c)
-        estimate = load_estimate(c, metric)
+        estimate = IncrementalEstimate(
+            lambda origin: self.candidates(metric, origin), self.reliability_of
+        )
+        rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,))
+        for state, position in rows.fetchall():
+            estimate.put(as_known(loads(state), position))
         self.estimates[metric] = estimate
-        self.cached_claims += len(estimate.claims)
-        while self.cached_claims > MAX_CACHED_CLAIMS and len(self.estimates) > 1:
-            _, evicted = self.estimates.popitem(last=False)
-            self.cached_claims -= len(evicted.claims)
+        if len(self.estimates) > MAX_CACHED_METRICS:
+            self.estimates.popitem(last=False)
         return estimate
+
+    def candidates(self, metric: str, origin: str) -> list[ClaimAsKnown]:
+        """The metric's claims from `origin`, as the views hold them with this batch."""
+        self.pending.flush(self.cursor)
+        rows = self.cursor.execute(
+            "SELECT state, position FROM claims WHERE metric=? AND origin=?", (metric, origin)
+        ).fetchall()
+        return [as_known(loads(state), position) for state, position in rows]
+
+    def reliability_of(self, origin: str) -> Reliability:
+        known = self.reliabilities.get(origin)
+        if known is None:
+            row = self.cursor.execute(
+                "SELECT reliability FROM sources WHERE id=?", (origin,)
+            ).fetchone()
+            known = Reliability(row[0]) if row is not None else Reliability.F
+            self.reliabilities[origin] = known
+        return known
 
     def forget(self) -> None:
         """Drop cached estimates: after a rollback they may hold what was not committed."""
         self.estimates.clear()
-        self.cached_claims = 0
+        self.reliabilities.clear()
         self.last_points.clear()
         self.pending_estimates.clear()
-
-
-def load_estimate(c: Cursor, metric: str) -> IncrementalEstimate:
-    estimate = IncrementalEstimate()
-    rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,)).fetchall()
-    for state, position in rows:
-        estimate.put(as_known(json.loads(state), position))
-    origins = sorted(estimate.origins)
-    if origins:
-        marks = ",".join("?" * len(origins))
-        for slug, reliability in c.execute(
-            f"SELECT id, reliability FROM sources WHERE id IN ({marks})", origins
-        ).fetchall():
-            if reliability != Reliability.F.value:
-                estimate.rate(slug, Reliability(reliability))
-    return estimate
 
 
 def estimate_summary(estimate: Estimate) -> dict[str, Any]:

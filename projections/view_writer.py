@@ -194,6 +194,7 @@ class ViewWriter:
         rows = self.execute(
             c, "SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)
         ).fetchall()
+        self.keeper.rated(slug, Reliability(reliability))
         for (metric,) in rows:
             self.keeper.rate(metric, slug, Reliability(reliability))
             self.keeper.refresh(c, metric, e.position, e.recorded_at)
@@ -273,10 +274,18 @@ class ViewWriter:
         state.update(changes)
         state["version"] = e.version
         state["origin"] = origin_of(state)
-        self.put_claim(c, e, state, recorded_position)
+        self.put_claim(c, e, state, recorded_position, previous=loads(state_json))
 
-    def put_claim(self, c: Cursor, e: Applied, state: ClaimState, recorded_position: int) -> None:
-        """The claim's new state: its current row, a version row, and its estimate."""
+    def put_claim(
+        self,
+        c: Cursor,
+        e: Applied,
+        state: ClaimState,
+        recorded_position: int,
+        previous: ClaimState | None = None,
+    ) -> None:
+        """The claim's new state (`previous`: its state before, None for a new claim):
+        its current row, a version row, and its metric's estimate."""
         state_json = dumps(state)
         self.pending.put_claim(
             (
@@ -306,7 +315,9 @@ class ViewWriter:
         self.claim_states.move_to_end(e.stream)
         if len(self.claim_states) > MAX_CACHED_CLAIM_STATES:
             self.claim_states.popitem(last=False)
-        self.keeper.refresh(c, state["metric"], e.position, e.recorded_at, state, recorded_position)
+        self.keeper.refresh(
+            c, state["metric"], e.position, e.recorded_at, state, recorded_position, previous
+        )
 
     def claim_state(self, c: Cursor, claim: str) -> tuple[str, int]:
         """The claim's current state (JSON) and recording position: from memory when

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -58,19 +59,23 @@ def same_position_per_claim(claim: ClaimAsKnown, positions: dict[str, int]) -> C
 @settings(max_examples=300, deadline=None)
 @given(operations)
 def test_every_change_leaves_the_incremental_estimate_equal_to_the_pure_one(ops: list) -> None:
-    incremental = IncrementalEstimate()
     claims: dict[str, ClaimAsKnown] = {}
     ratings: dict[str, Reliability] = {}
+    incremental = IncrementalEstimate(
+        lambda origin: list(claims.values()), lambda origin: ratings.get(origin, Reliability.F)
+    )
     positions: dict[str, int] = {}
     for kind, payload in ops:
         if kind == "put":
             claim = same_position_per_claim(payload, positions)
-            claims[claim.id] = claim
-            incremental.put(claim)
+            previous = claims.get(claim.id)
+            claims[claim.id] = claim  # the store holds the new state before the estimate hears
+            incremental.put(claim, previous)
         else:
             origin, reliability = payload
             ratings[origin] = reliability
-            incremental.rate(origin, reliability)
+            if origin in incremental.ratings:  # one it has not seen asks `reliability_of`
+                incremental.rate(origin, reliability)
         pure = weighted_median(list(claims.values()), ratings)
         got = incremental.summary()
         assert (got.low, got.best, got.high) == (pure.low, pure.best, pure.high)
@@ -85,12 +90,31 @@ def test_every_change_leaves_the_incremental_estimate_equal_to_the_pure_one(ops:
 
 def test_a_new_claim_of_an_origin_replaces_its_older_one() -> None:
     # given
-    estimate = IncrementalEstimate()
     old = ClaimAsKnown("x", "sk", Decimal(300), Qualifier.EXACT, None, date(2025, 1, 15), None, 1)
     new = ClaimAsKnown("y", "sk", Decimal(500), Qualifier.EXACT, None, date(2025, 1, 20), None, 2)
+    asked: list[str] = []
+    estimate = IncrementalEstimate(lambda origin: asked.append(origin) or [old, new])
     # when
     estimate.put(old)
     estimate.put(new)
     # then
     summary = estimate.summary()
     assert (summary.best, summary.included, summary.considered) == (Decimal(500), 1, 2)
+    assert asked == []  # no winner left: the store was never asked
+
+
+def test_a_retracted_winner_hands_over_to_the_origins_next_latest_claim() -> None:
+    # given
+    old = ClaimAsKnown("x", "sk", Decimal(300), Qualifier.EXACT, None, date(2025, 1, 15), None, 1)
+    new = ClaimAsKnown("y", "sk", Decimal(500), Qualifier.EXACT, None, date(2025, 1, 20), None, 2)
+    store = {"x": old, "y": new}
+    estimate = IncrementalEstimate(lambda origin: store.values())
+    estimate.put(old)
+    estimate.put(new)
+    # when
+    store["y"] = replace(new, status=ClaimStatus.RETRACTED)
+    estimate.put(store["y"], new)
+    # then
+    summary = estimate.summary()
+    assert (summary.best, summary.included, summary.considered) == (Decimal(300), 1, 2)
+    assert estimate.winners == {"sk": old}
