@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.audit_bench import events_path
 from bench.server import claimledger_command
 
-PHASES = ("verify_log", "rebuild_in_memory", "compare_views", "sign", "verify_head")
+PHASES = ("apply_stored", "compare_views", "sign", "verify_head")
 FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
