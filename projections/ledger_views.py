@@ -23,7 +23,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.schema import KEY_COLUMNS, VIEW_TABLES, create_statements
+from projections.schema import KEY_COLUMNS, VIEW_TABLES, create_statements, writer_statements
 from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.view_writer import Applied, ViewWriter
 
@@ -160,6 +160,7 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     """The views in a SQLite file (the library's tracking table is `tracking`)."""
 
     dialect = SQLITE
+    cache_kib = 32 * 1024  # see `tune`
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,7 +172,7 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     @contextmanager
     def sql_transaction(self, commit: bool = False) -> Iterator[SqlCursor]:
         with self.datastore.get_connection(commit=commit) as connection:
-            tune(connection)
+            tune(connection, self.cache_kib)
             with connection.transaction(commit=commit) as c:
                 yield c.sqlite_cursor  # the raw cursor: execute() returns it
 
@@ -258,21 +259,29 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
         self.datastore.close()
 
 
-# Pages each views connection may cache (negative: KiB): the default 2 MB leaves a large
-# views file's indexes on disk, and random keys (claim ids) then cost a read per insert.
-VIEWS_CACHE_KIB = 32 * 1024
+class ScratchViews(LedgerViews):
+    """Views rebuilt only to be compared with the stored ones (verify): without the
+    query-only indexes, with a larger page cache, in a file nobody else opens."""
+
+    cache_kib = 256 * 1024
+
+    def construct_create_table_statements(self) -> list[str]:
+        library = SQLiteTrackingRecorder.construct_create_table_statements(self)
+        return [*library, *create_statements(SQLITE, writer_statements())]
 
 
-def tune(connection: SQLiteConnection) -> None:
+def tune(connection: SQLiteConnection, cache_kib: int) -> None:
     """Settings for a views connection, once, outside a transaction (SQLite refuses
     `synchronous` inside one). The views are derived data: with WAL and synchronous=
     NORMAL a commit does not wait for fsync; a power cut may lose the last batches but
-    never splits one, and the runner applies them again from the tracked position."""
+    never splits one, and the runner applies them again from the tracked position. The
+    page cache (32 MB) keeps more of a large views file's indexes in memory than the
+    default 2 MB: random keys (claim ids) otherwise cost a read per insert."""
     if getattr(connection, "claimledger_tuned", False):
         return
     with connection.cursor() as c:
         c.execute("PRAGMA synchronous=NORMAL")
-        c.execute(f"PRAGMA cache_size=-{VIEWS_CACHE_KIB}")
+        c.execute(f"PRAGMA cache_size=-{cache_kib}")
         c.execute("PRAGMA wal_autocheckpoint=16384")
     connection.claimledger_tuned = True  # type: ignore[attr-defined]
 

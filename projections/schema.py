@@ -95,6 +95,29 @@ CREATE_STATEMENTS = [
     "revoked_at TEXT, version INTEGER NOT NULL, position INTEGER NOT NULL)",
 ]
 
+# Indexes only the API's queries use; the view writer's own reads use the keys and
+# `claims_by_metric` / `claims_by_origin`. A private rebuild that is only compared with
+# the stored views (verify) goes without them.
+QUERY_ONLY_INDEXES = frozenset(
+    {
+        "event_index_by_stream",
+        "event_index_by_time",
+        "source_ratings_by_time",
+        "claims_by_position",
+        "claims_by_reporter",
+        "claims_by_status",
+        "claim_versions_by_metric",
+    }
+)
+
+
+def writer_statements() -> list[str]:
+    """The create statements without the query-only indexes."""
+    return [
+        s for s in CREATE_STATEMENTS if not any(f" {name} " in s for name in QUERY_ONLY_INDEXES)
+    ]
+
+
 POSTGRES_TYPES = {
     "INTEGER": "BIGINT",
     "TEXT": 'TEXT COLLATE "C"',

@@ -31,7 +31,7 @@ from eventsourcing.persistence import InfrastructureFactory, Notification
 
 from projections.audit_log import MerkleLog
 from projections.claim_state import canonical_bytes, leaf_hash
-from projections.ledger_views import BaseLedgerViews, LedgerViews
+from projections.ledger_views import BaseLedgerViews, LedgerViews, ScratchViews
 from projections.merkle import InMemoryTree
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
 from projections.stored_events import applied_from_stored
@@ -134,12 +134,12 @@ def rebuild_in_memory(
     return views
 
 
-def private_views(dbname: str) -> LedgerViews:
+def private_views(dbname: str, kind: type[LedgerViews] = LedgerViews) -> LedgerViews:
     factory = InfrastructureFactory.construct(
         env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname}
     )
-    views = factory.tracking_recorder(LedgerViews)
-    assert isinstance(views, LedgerViews)
+    views = factory.tracking_recorder(kind)
+    assert isinstance(views, kind)
     return views
 
 
@@ -212,7 +212,7 @@ def private_rebuild(
     divergence that stopped the rebuild. A file rather than memory: a million events
     make gigabytes of views, and the page cache holds them as well as the heap would."""
     directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
-    views = private_views(str(directory / "rebuilt.views.db"))
+    views = private_views(str(directory / "rebuilt.views.db"), ScratchViews)
     try:
         stopped = apply_stored(app, views, until, on_progress, sealed_leaf)
         yield stopped if stopped is not None else views
