@@ -15,6 +15,13 @@ from typing import Any
 from bench.audit_bench import AuditConfig, extrapolate_seconds, run_audit
 from bench.http_bench import BENCH_METRICS, run_http
 from bench.machine import describe, filesystem_of, git_revision, load_average
+from bench.pg_bench import (
+    postgres_context,
+    postgres_rows,
+    postgres_url,
+    run_postgres,
+    skipped_reason,
+)
 from bench.projection_bench import run_projection
 from bench.report import Row, audit_rows, http_rows, projection_rows, table
 from bench.stats import median
@@ -74,7 +81,7 @@ FULL = Config(
         http_clients=(32, 4, 1),
     ),
 )
-PARTS = ("http", "projection", "audit")
+PARTS = ("http", "projection", "audit", "postgres")  # postgres: with CLAIMLEDGER_BENCH_POSTGRES_URL
 GOAL_EVENTS = 1_000_000  # the verify goal: this many events under 20 s
 
 
@@ -217,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         help="build the audit store in DIR and keep it; reuse it if it is already there",
     )
     args = parser.parse_args(argv)
+    if "postgres" in args.only and postgres_url() is None:
+        if args.only != PARTS:  # asked for by name
+            parser.error(skipped_reason())
+        say(skipped_reason())
+        args.only = tuple(p for p in args.only if p != "postgres")
     config = QUICK if args.quick else FULL
     audit_config = config.audit
     if args.audit_size is not None:
@@ -259,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         rows += audit_rows(audit)
         context += audit_context(audit)
         document["audit"] = audit
+    if "postgres" in args.only:
+        pg = run_postgres(config.runs, config.http_seconds, config.http_warmup, config.claims, say)
+        rows += postgres_rows(pg)
+        context += postgres_context(pg)
+        document["postgres"] = pg
     machine["load_average_at_end"] = load_average()
     machine["git_at_end"] = git_revision(ROOT)  # others may commit while this runs
     elapsed = time.perf_counter() - begun
@@ -288,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
-        name = config.mode if args.only == PARTS else f"{config.mode}-{'+'.join(args.only)}"
+        everything = args.only in (PARTS, tuple(p for p in PARTS if p != "postgres"))
+        name = config.mode if everything else f"{config.mode}-{'+'.join(args.only)}"
         path = RESULTS / f"{started_at:%Y%m%dT%H%M%SZ}-{name}.json"
         document = {
             "mode": config.mode,

@@ -62,12 +62,17 @@ class Server:
     """`claimledger serve [--demo]` on a free port; a context manager that always stops it.
 
     By default the store is a new `ledger.db` in `workdir`, loaded with the demo seed;
-    `database` serves an existing store instead (with `demo=False`, as it is).
+    `database` serves an existing store instead (with `demo=False`, as it is);
+    `database_url` any store by URL (PostgreSQL), with `workers` API processes and
+    `extra_env` (e.g. CLAIMLEDGER_PROJECTIONS=worker) on top of the usual settings.
     """
 
     workdir: Path
     database: Path | None = None
     demo: bool = True
+    database_url: str | None = None
+    workers: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
     admin_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -91,12 +96,15 @@ class Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update(
-            CLAIMLEDGER_DATABASE_URL=f"sqlite:///{self.database or self.workdir / 'ledger.db'}",
+            CLAIMLEDGER_DATABASE_URL=self.database_url
+            or f"sqlite:///{self.database or self.workdir / 'ledger.db'}",
             CLAIMLEDGER_ADMIN_KEY=self.admin_key,
             CLAIMLEDGER_PUBLIC_READS="false",
+            **self.extra_env,
         )
         command = [*claimledger_command(), "serve", "--host", HOST]
         command += ["--demo"] if self.demo else []
+        command += ["--workers", str(self.workers)] if self.workers != 1 else []
         command += ["--port", str(self.port)]
         self._log = self.log_path.open("wb")
         begun = time.perf_counter()
