@@ -103,7 +103,7 @@ def execute(admin_url: str, statement: str, retries: int = 10) -> None:
     for attempt in range(retries):
         try:
             with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)  # type: ignore[arg-type,unused-ignore]
             return
         except psycopg.errors.ObjectInUse:
             if attempt == retries - 1:
@@ -834,17 +834,21 @@ def scale_one(
     verify: bool,
     workdir: Path,
     say: Say,
-) -> dict[str, Any]:
-    """One size: record, catch up (`catch_up_runs` times, fresh views each), sizes, HTTP,
-    verify. The first catch-up stays in place for the HTTP phases and verify."""
+    result: dict[str, Any],
+    save: Callable[[], None],
+) -> None:
+    """One size, into `result` (saved after each step): record, catch up (`catch_up_runs`
+    times, fresh views each), sizes, HTTP, verify. The first catch-up stays in place for
+    the HTTP phases and verify."""
     template, recorded = recorded_template(admin_url, claims, say)
-    result: dict[str, Any] = {
-        **recorded,
-        "metrics": metrics_for(claims),
-        "record_rate": claims / recorded["record_s"],
-        "events_only_sizes": table_sizes(template),
-        "catch_up_runs": [],
-    }
+    result.update(recorded)
+    result.update(
+        metrics=metrics_for(claims),
+        record_rate=claims / recorded["record_s"],
+        events_only_sizes=table_sizes(template),
+        catch_up_runs=[],
+    )
+    save()
     try:
         for r in range(catch_up_runs):
             with fresh_database(admin_url, database_name(template)) as url:
@@ -854,9 +858,11 @@ def scale_one(
                     result["catch_up_runs"].append(timed_catch_up(store, say, label))
                 finally:
                     store.close()
+                save()
                 if r > 0:
                     continue
                 result["sizes"] = table_sizes(url)
+                save()
                 for t in result["sizes"]:
                     say(
                         f"    {t['table']:<22} {t['total_bytes'] / 2**20:9,.1f} MiB "
@@ -872,11 +878,12 @@ def scale_one(
                         warmup,
                         say,
                     )
+                    save()
                 if verify:
                     result["verify_cli"] = verify_subprocess(url, workdir / f"verify-{claims}", say)
+                    save()
     finally:
         drop_database(admin_url, template)
-    return result
 
 
 def run_scale(argv: list[str]) -> int:
@@ -910,7 +917,13 @@ def run_scale(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="claimledger-bench-pg-scale-") as tmp:
         for claims in (int(c) for c in args.claims.split(",")):
             begun = time.perf_counter()
-            one = scale_one(
+            one: dict[str, Any] = {"claims": claims}
+            document["sizes"].append(one)
+
+            def save() -> None:
+                path.write_text(json.dumps(document, indent=2) + "\n")
+
+            scale_one(
                 admin_url,
                 claims,
                 args.catch_up_runs,
@@ -919,12 +932,13 @@ def run_scale(argv: list[str]) -> int:
                 not args.no_verify,
                 Path(tmp),
                 say,
+                one,
+                save,
             )
             one["elapsed_s"] = time.perf_counter() - begun
             one["load_average_after"] = load_average()
-            document["sizes"].append(one)
             document["machine"]["git_at_end"] = git_revision(ROOT)
-            path.write_text(json.dumps(document, indent=2) + "\n")  # after every size
+            save()
             say(f"  wrote {path.relative_to(ROOT)}")
     return 0
 
