@@ -810,13 +810,13 @@ def verify_subprocess(url: str, workdir: Path, say: Say) -> dict[str, Any]:
     env = dict(os.environ)
     env.update(CLAIMLEDGER_DATABASE_URL=url, CLAIMLEDGER_ADMIN_KEY="unused-by-verify")
     workdir.mkdir(parents=True, exist_ok=True)
-    done, wall, usage = run_measured([*claimledger_command(), "verify"], env, workdir)
+    done, wall, usage, peak_mib = run_measured([*claimledger_command(), "verify"], env, workdir)
     if done.returncode != 0:
         raise RuntimeError(f"claimledger verify exited {done.returncode}: {done.stderr[-500:]}")
     events = (
         int(done.stdout.split("verified ", 1)[1].split()[0]) if "verified " in done.stdout else 0
     )
-    run = measured_run(events, wall, usage)
+    run = measured_run(events, wall, usage, peak_mib)
     run["stdout"] = done.stdout[-300:]
     say(
         f"  claimledger verify: {wall:.1f} s ({run['rate']:,.0f} events/s), "
@@ -943,13 +943,135 @@ def run_scale(argv: list[str]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------
+# Profile: where the POST path spends its time on PostgreSQL
+
+
+def collapsed_summary(path: Path, top: int = 15) -> dict[str, Any]:
+    """py-spy's raw (collapsed) stacks: the functions holding the most samples, inclusive
+    (anywhere on the stack) and by themselves (the innermost frame)."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1]
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+
+    def ranked(counts: dict[str, int]) -> list[tuple[str, float]]:
+        best = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+        return [(name, n / total) for name, n in best] if total else []
+
+    return {"samples": total, "inclusive": ranked(inclusive), "own": ranked(own)}
+
+
+def top_statements(admin_url: str, top: int = 12) -> list[dict[str, Any]]:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT calls, total_exec_time, mean_exec_time, rows, left(query, 160) "
+            "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT %s",
+            (top,),
+        ).fetchall()
+    return [
+        {"calls": c, "total_ms": t, "mean_ms": m, "rows": r, "query": q} for c, t, m, r, q in rows
+    ]
+
+
+def run_profile(argv: list[str]) -> int:
+    """POSTs at 32 clients against `serve --workers N` + a worker, with py-spy on the
+    API processes and the worker, and pg_stat_statements when the server has it."""
+    parser = argparse.ArgumentParser(prog="python -m bench.pg_bench profile")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    admin_url = postgres_url()
+    if admin_url is None:
+        print(skipped_reason(), file=sys.stderr)
+        return 2
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    py_spy = Path(sys.executable).with_name("py-spy")
+    started = datetime.now(UTC)
+    out = RESULTS / f"{started:%Y%m%dT%H%M%SZ}-pg-profile-w{args.workers}"
+    out.mkdir(parents=True, exist_ok=True)
+    document: dict[str, Any] = {"kind": "pg-profile", "args": vars(args), "profiles": {}}
+    with (
+        tempfile.TemporaryDirectory(prefix="claimledger-bench-pg-prof-") as tmp,
+        fresh_database(admin_url) as url,
+        serving(Path(tmp), url, args.workers) as (server, groups),
+    ):
+        admin = {"Authorization": f"Bearer {server.admin_key}"}
+        define_bench_metrics(server, admin)
+        headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
+        server.wait_caught_up()
+        phase = Phase(f"post_claim@{CLIENTS}", post_json("/v1/claims", claim), CLIENTS, 201)
+        run_phase(server.base_url, headers, phase, 2.0, 0.0)  # warm up
+        with contextlib.suppress(Exception):
+            execute(admin_url, "SELECT pg_stat_statements_reset()")
+        api = [p for p in groups["api"]() if p != server.pid] or [server.pid]
+        targets = {f"api-{pid}": pid for pid in api} | {"worker": groups["worker"]()[0]}
+        spies = {
+            name: subprocess.Popen(
+                [
+                    str(py_spy),
+                    "record",
+                    "-f",
+                    "raw",
+                    "-r",
+                    "50",
+                    "--nonblocking",
+                    "-d",
+                    str(int(args.seconds)),
+                    "-p",
+                    str(pid),
+                    "-o",
+                    str(out / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, pid in targets.items()
+        }
+        figures = measured_phase(server.base_url, headers, phase, args.seconds, 0.0, groups)
+        for spy in spies.values():
+            spy.wait(timeout=60)
+        say(progress_line("profile", f"postgres-w{args.workers}", figures))
+        document["phase"] = figures
+        with contextlib.suppress(Exception):
+            document["statements"] = top_statements(admin_url)
+    for name in targets:
+        raw = out / f"{name}.txt"
+        if raw.exists():
+            document["profiles"][name] = collapsed_summary(raw)
+    (out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
+    say(f"  wrote {out.relative_to(ROOT)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["scale"]:
         return run_scale(argv[1:])
+    if argv[:1] == ["profile"]:
+        return run_profile(argv[1:])
     print(
-        "usage: python -m bench.pg_bench scale [--claims N,M ...]  (or python -m bench "
-        "--only postgres)",
+        "usage: python -m bench.pg_bench scale [--claims N,M ...] | profile [--workers N]  "
+        "(or python -m bench --only postgres)",
         file=sys.stderr,
     )
     return 2
