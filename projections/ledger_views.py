@@ -263,7 +263,7 @@ class ScratchViews(LedgerViews):
     """Views rebuilt only to be compared with the stored ones (verify): without the
     query-only indexes, with a larger page cache, in a file nobody else opens."""
 
-    cache_kib = 256 * 1024
+    cache_kib = 64 * 1024
 
     def construct_create_table_statements(self) -> list[str]:
         library = SQLiteTrackingRecorder.construct_create_table_statements(self)
