@@ -50,7 +50,7 @@ def test_integers_beyond_64_bits_still_encode() -> None:
 
 
 def test_control_characters_and_line_separators_are_written_as_the_reference_does() -> None:
-    text = "a\x00\x1f\x7f\n\t\u2028\u2029é\"\\"
+    text = 'a\x00\x1f\x7f\n\t\u2028\u2029é"\\'
 
     assert dumps([text]) == reference_dumps([text])
 
