@@ -343,11 +343,7 @@ def verify_in_process(directory: Path, runs: int, say: Say) -> list[dict[str, An
 
 def verify_cli(directory: Path, runs: int, say: Say) -> list[dict[str, Any]]:
     """`claimledger verify` on the store, as a user runs it: wall time and its CPU time."""
-    env = dict(os.environ)
-    env.update(
-        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{events_path(directory)}",
-        CLAIMLEDGER_ADMIN_KEY="unused-by-verify",
-    )
+    env = cli_env(directory)
     with opened(directory) as store:
         events = store.views.position()
     results = []
@@ -367,13 +363,19 @@ def verify_cli(directory: Path, runs: int, say: Say) -> list[dict[str, Any]]:
     return results
 
 
-def rebuild_cli(directory: Path, say: Say) -> dict[str, Any]:
-    """`claimledger rebuild` on the store (to the same rows): wall time and peak RSS."""
+def cli_env(directory: Path) -> dict[str, str]:
+    """The environment of a `claimledger` command on the benchmark's store."""
     env = dict(os.environ)
     env.update(
         CLAIMLEDGER_DATABASE_URL=f"sqlite:///{events_path(directory)}",
-        CLAIMLEDGER_ADMIN_KEY="unused-by-rebuild",
+        CLAIMLEDGER_ADMIN_KEY="unused-by-the-benchmark",
     )
+    return env
+
+
+def rebuild_cli(directory: Path, say: Say) -> dict[str, Any]:
+    """`claimledger rebuild` on the store (to the same rows): wall time and peak RSS."""
+    env = cli_env(directory)
     with opened(directory) as store:
         events = store.views.position()
     done, wall, usage, peak = run_measured([*claimledger_command(), "rebuild"], env, directory)
