@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -479,6 +480,8 @@ def timed_catch_up(store: Store, say: Say, label: str) -> dict[str, Any]:
         "decode_rate": events / decode_s,
         "catch_up_s": catch_up_s,
         "catch_up_rate": events / catch_up_s,
+        # this process's peak RSS so far: an upper bound on what the runner held
+        "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     say(
         f"  {label}: catch-up {run['catch_up_rate']:8,.0f} events/s ({catch_up_s:.1f} s), "
