@@ -21,8 +21,11 @@ class Services:
 def open_store(settings: Settings) -> Store:
     """The store the settings name: SQLite files or a PostgreSQL database."""
     if settings.is_postgres:
-        return open_postgres_store(settings.postgres_env, settings.store_description)
-    return open_sqlite_store(settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout)
+        store = open_postgres_store(settings.postgres_env, settings.store_description)
+    else:
+        store = open_sqlite_store(settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout)
+    store.ledger.set_write_path(settings.write_path)
+    return store
 
 
 def open_services(settings: Settings) -> Services:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="api: the API processes run the projections (on PostgreSQL one at a "
         "time, the others standbys); worker: only `claimledger worker` does.",
     )
+    write_path: Literal["group", "direct"] = Field(
+        default="group",
+        description="group: one writer thread gathers concurrent writes into shared "
+        "transactions (group commit); direct: each request saves in its own thread, one "
+        "transaction each (the naive baseline the benchmark compares against).",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, description="Connections kept open.")
     postgres_max_overflow: int = Field(default=10, ge=0, description="Extra when busy.")
     postgres_connect_timeout: int = Field(default=10, ge=1, description="Seconds.")

@@ -6,6 +6,10 @@ Commands run concurrently; their saves go through one writer thread that gathers
 into shared transactions (`domain.group_commit`): the store has one writer anyway, and
 threads contending for its lock are far slower than a queue in the process. Conflicts
 are caught by the library's optimistic concurrency (a stale version fails to save).
+
+`set_write_path("direct")` turns the writer off: each command then calls the library's
+`save()` in its own thread, one transaction each. That is the naive baseline the
+benchmark measures group commit against (`CLAIMLEDGER_WRITE_PATH=direct`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -39,6 +43,8 @@ from domain.sources import Source, source_stream
 from domain.values import Reliability, Role
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
+WritePath = Literal["group", "direct"]
+WRITE_PATHS: tuple[WritePath, ...] = ("group", "direct")
 
 
 class DateAsISO(Transcoding):
@@ -87,7 +93,26 @@ class Ledger(Application[UUID]):
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
         super().__init__(env)
-        self._committer = GroupCommitter(self.save)
+        self._committer: GroupCommitter | None = GroupCommitter(self.save)
+
+    @property
+    def write_path(self) -> WritePath:
+        return "group" if self._committer is not None else "direct"
+
+    def set_write_path(self, path: WritePath) -> None:
+        """`group` (the default): one writer thread gathers concurrent saves into shared
+        transactions. `direct`: each command saves in its own thread, one transaction
+        each (the naive baseline)."""
+        if path not in WRITE_PATHS:
+            raise ValueError(f"unknown write path {path!r}; choose group or direct")
+        if path == self.write_path:
+            return
+        if path == "direct":
+            committer, self._committer = self._committer, None
+            if committer is not None:
+                committer.close()
+        else:
+            self._committer = GroupCommitter(self.save)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given environment: settings are read once, at the edge, not here."""
@@ -313,12 +338,18 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def close(self) -> None:
-        self._committer.close()
+        if self._committer is not None:
+            self._committer.close()
         super().close()
 
     def _commit(self, *aggregates: Aggregate) -> int:
-        """Hand the aggregates' new events to the group committer; wait for their position."""
-        return self._committer.submit([e for a in aggregates for e in a.collect_events()])
+        """Hand the aggregates' new events to the group committer (or, on the direct path,
+        save them here); return the position of the last one once committed."""
+        events = [e for a in aggregates for e in a.collect_events()]
+        committer = self._committer
+        if committer is None:
+            return int(self.save(*events)[-1].notification.id)
+        return committer.submit(events)
 
     def _save(self, *aggregates: Aggregate) -> int:
         try:

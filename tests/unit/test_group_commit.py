@@ -151,3 +151,42 @@ def test_a_closed_ledger_refuses_writes() -> None:
     ledger.close()
     with pytest.raises(RuntimeError):
         ledger.register_source("sk", "SK", "government", None, None, "t")
+
+
+def test_the_direct_write_path_saves_each_command_in_its_own_thread_and_transaction() -> None:
+    # given the naive baseline's write path
+    ledger = Ledger()
+    ledger.set_write_path("direct")
+    ledger.register_source("sk", "SK", "government", None, None, "t")
+    ledger.define_metric("m", "M", "people", None, "t")
+    fields = ClaimFields("m", Decimal(1), Qualifier.EXACT, "sk", date(2025, 1, 15))
+    saving_threads: list[str] = []
+    library_save = ledger.save
+
+    def save(*events: Any) -> Any:
+        saving_threads.append(threading.current_thread().name)
+        return library_save(*events)
+
+    ledger.save = save  # type: ignore[method-assign]
+    # when sixteen threads record claims at once
+    with ThreadPoolExecutor(16, thread_name_prefix="request") as pool:
+        saved = list(pool.map(lambda _: ledger.record_claim(fields, "t"), range(100)))
+    # then each was saved alone, by its own thread, and still learns its own position
+    assert ledger.write_path == "direct"
+    assert len(saving_threads) == 100
+    assert all(name.startswith("request") for name in saving_threads)
+    assert sorted(s.position for s in saved) == list(range(3, 103))
+    with pytest.raises(AlreadyExists):
+        ledger.register_source("sk", "SK", "government", None, None, "t")
+    ledger.close()
+
+
+def test_the_write_path_can_be_switched_back_to_group_commit() -> None:
+    ledger = Ledger()
+    ledger.set_write_path("direct")
+    ledger.set_write_path("group")
+    assert ledger.write_path == "group"
+    assert ledger.register_source("sk", "SK", "government", None, None, "t").position == 1
+    with pytest.raises(ValueError, match="unknown write path"):
+        ledger.set_write_path("sideways")  # type: ignore[arg-type]
+    ledger.close()
