@@ -24,6 +24,7 @@ from projections.claim_state import canonical_bytes, leaf_hash
 from projections.ledger_views import LedgerViews
 from projections.merkle import InMemoryTree, verify_consistency, verify_inclusion
 from projections.signing import TreeHead, verify_head
+from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.view_writer import Applied
 
 PAGE = 1000
@@ -201,7 +202,7 @@ def check_estimates(client: httpx.Client, records: list[Applied]) -> None:
 def in_memory_views() -> LedgerViews:
     name = f"file:remote-verify-{uuid4().hex}?mode=memory&cache=shared"
     factory = InfrastructureFactory.construct(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
+        env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": name}
     )
     views = factory.tracking_recorder(LedgerViews)
     assert isinstance(views, LedgerViews)

@@ -21,6 +21,7 @@ from projections.ledger_views import (
 )
 from projections.queries import LedgerQueries
 from projections.runner import ProjectionRunner
+from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 
 RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
 
@@ -60,7 +61,7 @@ class Store:
 
 def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": SQLITE_FACTORY,
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
         "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,

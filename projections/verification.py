@@ -34,6 +34,7 @@ from projections.claim_state import canonical_bytes, leaf_hash
 from projections.ledger_views import BaseLedgerViews, LedgerViews, ScratchViews
 from projections.merkle import InMemoryTree
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
+from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.stored_events import applied_from_stored
 from projections.view_writer import Applied
 
@@ -136,7 +137,7 @@ def rebuild_in_memory(
 
 def private_views(dbname: str, kind: type[LedgerViews] = LedgerViews) -> LedgerViews:
     factory = InfrastructureFactory.construct(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname}
+        env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": dbname}
     )
     views = factory.tracking_recorder(kind)
     assert isinstance(views, kind)

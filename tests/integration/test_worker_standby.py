@@ -51,7 +51,7 @@ def test_a_standby_worker_finishes_the_stream_after_the_active_one_is_killed(
     def worker(name: str) -> subprocess.Popen[bytes]:
         with (tmp_path / f"{name}.log").open("wb") as log:
             return subprocess.Popen(
-                [str(CLI), "worker", "--batch-size", "50"],
+                [str(CLI), "worker", "--batch-size", "10"],  # slow enough to kill mid-stream
                 cwd=tmp_path,
                 env=env,
                 stdout=log,
