@@ -979,18 +979,34 @@ def collapsed_summary(path: Path, top: int = 15) -> dict[str, Any]:
     return {"samples": total, "inclusive": ranked(inclusive), "own": ranked(own)}
 
 
-def top_statements(admin_url: str, top: int = 12) -> list[dict[str, Any]]:
+def top_statements(admin_url: str, url: str, top: int = 12) -> list[dict[str, Any]]:
+    """The statements of the run's database only (the view is cluster-wide)."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT calls, total_exec_time, mean_exec_time, rows, left(query, 160) "
-            "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT %s",
-            (top,),
+            "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+            "WHERE datname = %s) ORDER BY total_exec_time DESC LIMIT %s",
+            (database_name(url), top),
         ).fetchall()
     return [
         {"calls": c, "total_ms": t, "mean_ms": m, "rows": r, "query": q} for c, t, m, r, q in rows
     ]
+
+
+def bare_commits(url: str, count: int = 300) -> float:
+    """One-row INSERT + COMMIT per transaction in plain psycopg: the commit (WAL flush)
+    floor of this server and disk, for the POST path's transactions."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commits (n BIGINT, body BYTEA)")
+        body = b"x" * 600
+        begun = time.perf_counter()
+        for n in range(count):
+            conn.execute("INSERT INTO bench_commits VALUES (%s, %s)", (n, body))
+        return count / (time.perf_counter() - begun)
 
 
 def run_profile(argv: list[str]) -> int:
@@ -1056,7 +1072,9 @@ def run_profile(argv: list[str]) -> int:
         say(progress_line("profile", f"postgres-w{args.workers}", figures))
         document["phase"] = figures
         with contextlib.suppress(Exception):
-            document["statements"] = top_statements(admin_url)
+            document["statements"] = top_statements(admin_url, url)
+        document["bare_commits"] = bare_commits(url)
+        say(f"  bare one-row commits on the same server: {document['bare_commits']:,.0f}/s")
     for name in targets:
         raw = out / f"{name}.txt"
         if raw.exists():
