@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.responses import (
@@ -17,11 +17,15 @@ from api.responses import (
 )
 from projections.queries import EstimateAnswer, Row
 
+JSON = "application/json"
+
 
 def json_response(
     model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
+) -> Response:
+    """The model as compact JSON, serialised by pydantic in one step (not dumped to
+    Python objects first and then encoded again by the json module)."""
+    return Response(model.model_dump_json(), status_code=status, headers=headers, media_type=JSON)
 
 
 def write_headers(position: int, version: int | None = None) -> dict[str, str]:

@@ -14,6 +14,7 @@ benchmark measures group commit against (`CLAIMLEDGER_WRITE_PATH=direct`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -186,10 +187,32 @@ class Ledger(Application[UUID]):
         recorded = self.record_claims([fields], actor, batch=False)
         return Saved(recorded.claims[0], recorded.position)
 
+    async def record_claim_async(self, fields: ClaimFields, actor: str) -> Saved[Claim]:
+        """Record one reported claim, from an event loop: checked and built in the loop's
+        thread, then the commit is awaited rather than waited for in a worker thread.
+        When the check would read the store (a metric or source not seen yet), or on the
+        direct write path, the whole command runs in a worker thread instead."""
+        committer = self._committer
+        if committer is None or not self._checks_are_cached(fields):
+            return await asyncio.to_thread(self.record_claim, fields, actor)
+        (claim,) = self._new_claims([fields], actor, batch=False)
+        try:
+            position = await committer.submit_async(claim.collect_events())
+        except IntegrityError:  # a new claim's random id taken: as `_save` answers it
+            current: Aggregate = await asyncio.to_thread(self.repository.get, claim.id)
+            raise VersionMismatch(claim.version - 1, current.version) from None
+        return Saved(claim, position)
+
     def record_claims(
         self, batch_fields: Sequence[ClaimFields], actor: str, batch: bool = True
     ) -> RecordedClaims:
         """Record many claims in one transaction: all of them, or none."""
+        claims = self._new_claims(batch_fields, actor, batch)
+        return RecordedClaims(claims, self._save(*claims))
+
+    def _new_claims(
+        self, batch_fields: Sequence[ClaimFields], actor: str, batch: bool
+    ) -> list[Claim]:
         if not batch_fields:
             raise ValidationFailed([("", "a batch needs at least one claim")])
         units: dict[str, str | None] = {}
@@ -200,8 +223,14 @@ class Ledger(Application[UUID]):
             problems += self._claim_problems(fields, units, known_sources, prefix)
         if problems:
             raise ValidationFailed(problems)
-        claims = [new_claim(fields, actor) for fields in batch_fields]
-        return RecordedClaims(claims, self._save(*claims))
+        return [new_claim(fields, actor) for fields in batch_fields]
+
+    def _checks_are_cached(self, fields: ClaimFields) -> bool:
+        """Checking these fields reads nothing from the store (their metric and sources
+        have been seen)."""
+        return fields.metric in self._known_units and all(
+            slug in self._known_sources for slug in fields.source_ids()
+        )
 
     def correct_claim(
         self,

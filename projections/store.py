@@ -56,6 +56,7 @@ class Store:
         self.closed = True
         self.runner.stop()
         self.ledger.close()
+        self.queries.close()
         self.views.close()
 
 

@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthPublic)
-def healthz() -> HealthPublic:
+async def healthz() -> HealthPublic:
     """The process is alive."""
     return HealthPublic(status="ok")
 

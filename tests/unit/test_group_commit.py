@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from domain.claims import ClaimFields
 from domain.errors import AlreadyExists, VersionMismatch
@@ -189,4 +191,50 @@ def test_the_write_path_can_be_switched_back_to_group_commit() -> None:
     assert ledger.register_source("sk", "SK", "government", None, None, "t").position == 1
     with pytest.raises(ValueError, match="unknown write path"):
         ledger.set_write_path("sideways")  # type: ignore[arg-type]
+    ledger.close()
+
+
+def test_commands_awaited_from_an_event_loop_are_handed_over_together_and_stay_atomic() -> None:
+    # given a writer held busy, and an event loop with five commands, one a duplicate
+    ledger = Ledger()
+    saves = GatedSaves(ledger)
+    committer = GroupCommitter(saves)
+    threads, _ = submit_in_threads(committer, [source("first").collect_events()])
+    assert saves.entered.wait(5)
+    batches = [source(slug).collect_events() for slug in ("a", "b", "a", "c", "d")]
+
+    async def submit_all() -> list[Any]:
+        tasks = [asyncio.ensure_future(committer.submit_async(b)) for b in batches]
+        await asyncio.sleep(0.05)  # they are all handed over in the loop's first turn
+        saves.gate.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    # when
+    results = asyncio.run(submit_all())
+    for thread in threads:
+        thread.join(5)
+    # then they were saved in one transaction, tried one by one after the conflict,
+    # and only the duplicate failed
+    assert saves.calls == [1, 5, 1, 1, 1, 1, 1]
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1
+    assert isinstance(failures[0], IntegrityError)
+    assert sorted(r for r in results if isinstance(r, int)) == [2, 3, 4, 5]
+    committer.close()
+
+
+def test_a_claim_recorded_from_an_event_loop_is_saved_and_answers_its_position() -> None:
+    ledger = Ledger()
+    ledger.register_source("sk", "SK", "government", None, None, "t")
+    ledger.define_metric("m", "M", "people", None, "t")
+    fields = ClaimFields("m", Decimal(1), Qualifier.EXACT, "sk", date(2025, 1, 15))
+
+    async def record_many() -> list[Any]:
+        first = await ledger.record_claim_async(fields, "t")  # reads the metric: in a thread
+        rest = await asyncio.gather(*(ledger.record_claim_async(fields, "t") for _ in range(20)))
+        return [first, *rest]
+
+    saved = asyncio.run(record_many())
+    assert sorted(s.position for s in saved) == list(range(3, 24))
+    assert all(ledger.get_claim(s.aggregate.id).version == 1 for s in saved)
     ledger.close()
