@@ -99,17 +99,17 @@ def http_context(http: list[dict[str, Any]]) -> list[str]:
             f"  {name:<14} server {med(name, 'server_cpu'):.2f}  "
             f"client {med(name, 'client_cpu'):.2f}  other processes {med(name, 'other_cpu'):.2f}"
         )
-    lags = [run["post_projection_lag_events"] for run in http]
-    drains = [run["post_projection_drain_s"] for run in http]
-    lines.append(
-        f"Projection lag when the POSTs stopped: median {median(lags):.0f} events "
-        f"(max {max(lags)}), caught up {median(drains) * 1000:.0f} ms later (median)."
-    )
+    for prefix, path in (("", "group commit"), ("direct_", "direct path")):
+        lags = [run[f"{prefix}post_projection_lag_events"] for run in http]
+        drains = [run[f"{prefix}post_projection_drain_s"] for run in http]
+        lines.append(
+            f"Projection lag when the POSTs stopped ({path}): median {median(lags):.0f} "
+            f"events (max {max(lags)}), caught up {median(drains) * 1000:.0f} ms later (median)."
+        )
     start = median([run["server_start_s"] for run in http])
     lines.append(
-        f"The estimate read {http[0]['estimate_claims']} claims; POSTs spread over "
-        f"{BENCH_METRICS} metrics; requests carry an issued contributor key; "
-        f"server start (demo seed loaded) median {start:.2f} s."
+        f"POSTs spread over {BENCH_METRICS} metrics; requests carry an issued contributor "
+        f"key; server start (demo seed loaded) median {start:.2f} s."
     )
     return lines
 

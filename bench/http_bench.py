@@ -1,8 +1,13 @@
-"""The HTTP figures: /healthz (the baseline), the estimate, and single-claim POSTs.
+"""The HTTP write figures: single-claim POSTs with group commit and on the direct write
+path (the naive baseline), each beside /healthz on the same server.
 
-Each run starts a fresh server (a new store with the demo seed), so the runs are
-independent repetitions; within a run the baseline and the measured endpoints are driven
-one after the other by the same client, over the same kind of connections.
+Each run starts two fresh servers one after the other (a new store with the demo seed
+each): the default one (group commit) and one with `CLAIMLEDGER_WRITE_PATH=direct` (one
+`save()` per request in a worker thread). Each server answers /healthz at 32 and 4
+clients, then POST /v1/claims at 32 clients (the POST last: it is the only phase that
+changes state). So every ratio is within one run, and the group/direct ratio is between
+two servers of the same code minutes apart. The read figures, on a store of 100,000
+claims, are bench/read_bench.py.
 """
 
 from __future__ import annotations
@@ -17,18 +22,27 @@ import httpx
 from bench.http_load import Phase, PhaseResult, get, post_json, run_phase
 from bench.server import Server
 
-ESTIMATE_METRIC = "dprk-in-russia/killed"
-ESTIMATE_PATH = f"/v1/metrics/{ESTIMATE_METRIC}/estimate"
 BENCH_METRICS = 256  # POSTed claims are spread over these, so no one metric grows hot
 MANY, FEW = 32, 4
+WRITE_PATHS = ("group", "direct")
 
-PHASES = [
-    ("healthz@32", lambda: Phase("healthz@32", get("/healthz"), MANY)),
-    ("healthz@4", lambda: Phase("healthz@4", get("/healthz"), FEW)),
-    ("estimate@32", lambda: Phase("estimate@32", get(ESTIMATE_PATH), MANY)),
-    ("estimate@4", lambda: Phase("estimate@4", get(ESTIMATE_PATH), FEW)),
-    ("post_claim@32", lambda: Phase("post_claim@32", post_json("/v1/claims", claim), MANY, 201)),
-]
+PHASES: dict[str, list[tuple[str, Callable[[], Phase]]]] = {
+    "group": [
+        ("healthz@32", lambda: Phase("healthz@32", get("/healthz"), MANY)),
+        ("healthz@4", lambda: Phase("healthz@4", get("/healthz"), FEW)),
+        (
+            "post_claim@32",
+            lambda: Phase("post_claim@32", post_json("/v1/claims", claim), MANY, 201),
+        ),
+    ],
+    "direct": [
+        ("direct_healthz@32", lambda: Phase("direct_healthz@32", get("/healthz"), MANY)),
+        (
+            "post_direct@32",
+            lambda: Phase("post_direct@32", post_json("/v1/claims", claim), MANY, 201),
+        ),
+    ],
+}
 
 
 def claim(n: int) -> dict[str, Any]:
@@ -63,13 +77,6 @@ def issue_contributor_key(server: Server, headers: dict[str, str]) -> str:
         return secret
 
 
-def estimate_claim_count(server: Server, headers: dict[str, str]) -> int:
-    with httpx.Client(base_url=server.base_url, headers=headers, trust_env=False) as client:
-        answer = client.get(ESTIMATE_PATH)
-        answer.raise_for_status()
-        return int(answer.json()["included"])
-
-
 def run_http(
     runs: int, seconds: float, warmup: float, say: Callable[[str], None]
 ) -> list[dict[str, Any]]:
@@ -77,27 +84,28 @@ def run_http(
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="claimledger-bench-") as tmp:
         for r in range(runs):
-            with Server(Path(tmp) / f"run-{r}") as server:
-                admin = {"Authorization": f"Bearer {server.admin_key}"}
-                define_bench_metrics(server, admin)
-                headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
-                server.wait_caught_up()
-                run: dict[str, Any] = {
-                    "server_start_s": server.started_in,
-                    "estimate_claims": estimate_claim_count(server, headers),
-                    "phases": {},
-                }
-                for name, make in PHASES:
-                    result, errors = run_phase(
-                        server.base_url, headers, make(), seconds, warmup, server.pid
-                    )
-                    if errors:
-                        raise RuntimeError(f"{name}: {result.errors} failed requests: {errors}")
-                    run["phases"][name] = result.as_dict()
-                    say(progress_line(r, runs, result))
-                drained, lag = server.wait_caught_up()
-                run["post_projection_lag_events"] = lag
-                run["post_projection_drain_s"] = drained
+            run: dict[str, Any] = {"phases": {}}
+            for write_path in WRITE_PATHS:
+                extra = {"CLAIMLEDGER_WRITE_PATH": write_path}
+                with Server(Path(tmp) / f"run-{r}-{write_path}", extra_env=extra) as server:
+                    admin = {"Authorization": f"Bearer {server.admin_key}"}
+                    define_bench_metrics(server, admin)
+                    headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
+                    server.wait_caught_up()
+                    if write_path == "group":
+                        run["server_start_s"] = server.started_in
+                    for name, make in PHASES[write_path]:
+                        result, errors = run_phase(
+                            server.base_url, headers, make(), seconds, warmup, server.pid
+                        )
+                        if errors:
+                            raise RuntimeError(f"{name}: {result.errors} failed requests: {errors}")
+                        run["phases"][name] = result.as_dict()
+                        say(progress_line(r, runs, result))
+                    drained, lag = server.wait_caught_up()
+                    prefix = "" if write_path == "group" else "direct_"
+                    run[f"{prefix}post_projection_lag_events"] = lag
+                    run[f"{prefix}post_projection_drain_s"] = drained
             results.append(run)
     return results
 
