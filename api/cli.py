@@ -325,7 +325,9 @@ def import_claims(
             claims.append(RecordClaimRequest.model_validate(recorded_fields(line)).to_fields())
         except (ValidationError, ValueError) as error:
             raise CliError(f"{file}:{number}: {first_problem(error)}; nothing imported") from None
-    with opened() as services, Progress(console=console) as progress:
+    # The views are not needed to record; they are brought up to date afterwards, unless
+    # CLAIMLEDGER_PROJECTIONS=worker leaves that to `claimledger worker`.
+    with opened(catch_up=False) as services, Progress(console=console) as progress:
         task = progress.add_task("importing claims", total=len(claims))
         for start in range(0, len(claims), batch_size):
             chunk = claims[start : start + batch_size]
@@ -337,7 +339,8 @@ def import_claims(
                     f"the {start} before them were imported"
                 ) from None
             progress.advance(task, len(chunk))
-        services.store.runner.catch_up()
+        if services.settings.projections == "api":
+            services.store.runner.catch_up()
     console.print(f"imported {len(claims)} claims")
 
 

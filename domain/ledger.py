@@ -21,9 +21,9 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
 from domain.claims import Claim, ClaimFields, claim_field_problems
@@ -94,7 +94,7 @@ class Ledger(Application[UUID]):
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
         super().__init__(env)
-        self._committer: GroupCommitter | None = GroupCommitter(self.save)
+        self._committer: GroupCommitter | None = GroupCommitter(self._record_events)
 
     @property
     def write_path(self) -> WritePath:
@@ -113,7 +113,7 @@ class Ledger(Application[UUID]):
             if committer is not None:
                 committer.close()
         else:
-            self._committer = GroupCommitter(self.save)
+            self._committer = GroupCommitter(self._record_events)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given environment: settings are read once, at the edge, not here."""
@@ -370,6 +370,19 @@ class Ledger(Application[UUID]):
         if self._committer is not None:
             self._committer.close()
         super().close()
+
+    def _record_events(self, *events: Any) -> list[Recording[UUID]]:
+        """`Application.save` for events already collected (what the group committer
+        saves): the library's steps, without asking of each event whether it is an event
+        or an aggregate through `isinstance` on the library's runtime protocols, which
+        took 45 % of a 1,000-claim save."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(events)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)
+        return recordings
 
     def _commit(self, *aggregates: Aggregate) -> int:
         """Hand the aggregates' new events to the group committer (or, on the direct path,

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -108,14 +109,24 @@ BATCH_BODY = {
 }
 
 
+def loads(text: str) -> Any:
+    """json.loads, through orjson first (several times faster on a 1,000-claim body).
+    Where orjson refuses (NaN, integers beyond 64 bits, malformed input) the standard
+    library decides, so what is accepted and what is refused stay as they were."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def parse_batch(raw: bytes) -> list[RecordClaimRequest]:
     """A JSON array, or NDJSON (one claim per line)."""
     text = raw.decode("utf-8", errors="strict").strip()
     try:
         items: Any = (
-            json.loads(text)
+            loads(text)
             if text.startswith("[")
-            else [json.loads(line) for line in text.splitlines() if line.strip()]
+            else [loads(line) for line in text.splitlines() if line.strip()]
         )
     except ValueError:
         raise ApiProblem(
@@ -173,7 +184,7 @@ async def record_claims(
         )
         return json_response(body, 201, write_headers(recorded.position))
 
-    digest = body_hash(claims)
+    digest = body_hash(claims) if idempotency_key is not None else ""
     return await run_in_threadpool(
         idempotent, services, principal, "POST /v1/claims/batch", idempotency_key, digest, act
     )

@@ -1,0 +1,220 @@
+"""Batch ingest figures (issue 5, goal 2): claims per second through the ledger, over
+HTTP (`POST /v1/claims/batch`) and through `claimledger import`, against raw `sqlite3`
+inserts of the same stored rows in one transaction, measured in the same run.
+
+- The baseline: the claims are built and encoded once, untimed, by the ledger's own
+  code (`new_claim`, then the library's mapper: the very bytes `save()` would write).
+  The timed part inserts those rows with `executemany` into a new SQLite file beside
+  the others (same disk), in a table created by the library's own statement for
+  `stored_events`, in WAL mode with `synchronous=FULL` (as the event store commits),
+  in one transaction, and commits.
+- In-process: `Ledger.record_claims` on a new store, 1,000 claims a call (what the
+  batch route and the import do after parsing), projections not running.
+- HTTP: `claimledger serve` on a new store (demo seed, the benchmark's metrics), 2
+  keep-alive clients each posting JSON arrays of 1,000 claims, closed loop, for the
+  phase's time; claims/s counts the claims of 201 answers. The server projects them as
+  they come (its runner in the same process), as it does in production; a second server
+  with `CLAIMLEDGER_PROJECTIONS=worker` shows the ingest alone.
+- `claimledger import FILE` as a subprocess on a new store of the same shape: wall time
+  for the whole command (start-up, parsing and validating every line, recording batch
+  by batch), with `CLAIMLEDGER_PROJECTIONS=worker` so that it leaves the projection to
+  a worker (the projection's own figures are elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from api.demo import load_demo
+from api.requests import RecordClaimRequest
+from bench.http_bench import BENCH_METRICS, claim, define_bench_metrics, issue_contributor_key
+from bench.http_load import Phase, post_json, run_phase
+from bench.server import Server, claimledger_command
+from domain.claims import ClaimFields
+from domain.ledger import Ledger, new_claim
+from projections.store import open_sqlite_store
+
+Say = Callable[[str], None]
+BATCH = 1_000  # claims per POST /v1/claims/batch, per record_claims call, per import batch
+HTTP_CLIENTS = 2
+ACTOR = "bench"
+
+
+def batch_body(n: int) -> list[dict[str, Any]]:
+    """The n-th batch: claims n*BATCH ... (n+1)*BATCH-1, as a JSON array's items."""
+    return [claim(n * BATCH + i) for i in range(BATCH)]
+
+
+def claim_fields(count: int) -> list[ClaimFields]:
+    return [RecordClaimRequest.model_validate(claim(n)).to_fields() for n in range(count)]
+
+
+def prepare_ledger(ledger: Ledger) -> None:
+    """The demo seed's sources and metrics, and the benchmark's metrics."""
+    load_demo(ledger)
+    for m in range(BENCH_METRICS):
+        ledger.define_metric(f"bench/m{m:03d}", f"Bench metric {m}", "people", None, ACTOR)
+
+
+def stored_rows(ledger: Ledger, fields: list[ClaimFields]) -> list[tuple[str, int, str, bytes]]:
+    """The rows `save()` would write for these claims: the library's own encoding."""
+    rows = []
+    for f in fields:
+        for event in new_claim(f, ACTOR).collect_events():
+            stored = ledger.mapper.to_stored_event(event)
+            rows.append(
+                (
+                    stored.originator_id.hex,  # type: ignore[union-attr]
+                    stored.originator_version,
+                    stored.topic,
+                    stored.state,
+                )
+            )
+    return rows
+
+
+def raw_insert_rate(directory: Path, create: str, rows: list[tuple[str, int, str, bytes]]) -> float:
+    """Rows per second: executemany into a new WAL file, synchronous=FULL, one commit."""
+    path = directory / f"raw-{time.monotonic_ns()}.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(create)
+        begun = time.perf_counter()
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO stored_events VALUES (?,?,?,?)", rows)
+        db.execute("COMMIT")
+        elapsed = time.perf_counter() - begun
+    finally:
+        db.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return len(rows) / elapsed
+
+
+def record_rate(directory: Path, fields: list[ClaimFields]) -> float:
+    """Claims per second through `Ledger.record_claims`, BATCH a call, on a new store."""
+    store = open_sqlite_store(str(directory / "ledger.db"))
+    try:
+        prepare_ledger(store.ledger)
+        begun = time.perf_counter()
+        for start in range(0, len(fields), BATCH):
+            store.ledger.record_claims(fields[start : start + BATCH], ACTOR)
+        return len(fields) / (time.perf_counter() - begun)
+    finally:
+        store.close()
+
+
+def import_rate(directory: Path, count: int) -> dict[str, float]:
+    """`claimledger import` of `count` claims on a new prepared store: wall time."""
+    store = open_sqlite_store(str(directory / "ledger.db"))
+    try:
+        prepare_ledger(store.ledger)
+        store.runner.catch_up()
+    finally:
+        store.close()
+    lines = directory / "claims.jsonl"
+    lines.write_text("".join(json.dumps(claim(n)) + "\n" for n in range(count)))
+    env = dict(os.environ)
+    env.update(
+        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{directory / 'ledger.db'}",
+        CLAIMLEDGER_PROJECTIONS="worker",
+    )
+    command = [*claimledger_command(), "import", str(lines), "--batch-size", str(BATCH)]
+    begun = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - begun
+    if done.returncode != 0 or f"imported {count} claims" not in done.stdout:
+        raise RuntimeError(f"claimledger import failed: {done.stdout[-500:]} {done.stderr[-1500:]}")
+    return {"wall_s": wall, "rate": count / wall}
+
+
+def http_rate(directory: Path, seconds: float, warmup: float, projections: str) -> dict[str, Any]:
+    extra = {"CLAIMLEDGER_PROJECTIONS": projections}
+    with Server(directory, extra_env=extra) as server:
+        admin = {"Authorization": f"Bearer {server.admin_key}"}
+        define_bench_metrics(server, admin)
+        if projections == "api":
+            headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
+            server.wait_caught_up()
+        else:  # no runner here: an issued key would never reach the views
+            headers = admin
+        phase = Phase(
+            f"batch@{HTTP_CLIENTS}", post_json("/v1/claims/batch", batch_body), HTTP_CLIENTS, 201
+        )
+        result, errors = run_phase(server.base_url, headers, phase, seconds, warmup, server.pid)
+        if errors:
+            raise RuntimeError(f"POST /v1/claims/batch: {result.errors} failed: {errors}")
+        lag = drained = 0.0
+        if projections == "api":
+            drained, lag_events = server.wait_caught_up(timeout=600)
+            lag = float(lag_events)
+    figures = result.as_dict()
+    figures["claims_rate"] = result.rate * BATCH
+    figures["projection_lag_events"] = lag
+    figures["projection_drain_s"] = drained
+    return figures
+
+
+def library_create_statement(directory: Path) -> str:
+    """The library's own CREATE TABLE for `stored_events` (an application recorder's)."""
+    store = open_sqlite_store(str(directory / "shape.db"))
+    try:
+        statements: list[str] = store.ledger.recorder.create_table_statements  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    (create,) = [s for s in statements if "stored_events" in s]
+    return create
+
+
+def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="claimledger-ingest-") as tmp:
+        root = Path(tmp)
+        create = library_create_statement(root)
+        fields = claim_fields(claims)
+        scratch = Ledger()  # the mapper only: the bytes are the same on any store
+        rows = stored_rows(scratch, fields)
+        scratch.close()
+        mean_bytes = sum(len(r[3]) for r in rows) / len(rows)
+        for r in range(runs):
+            run: dict[str, Any] = {"claims": claims}
+            run["raw_rate"] = raw_insert_rate(root, create, rows)
+            run["record_rate"] = record_rate(root / f"record-{r}", fields)
+            run["import"] = import_rate(root / f"import-{r}", claims)
+            run["http"] = http_rate(root / f"http-{r}", seconds, warmup, "api")
+            run["http_worker"] = http_rate(root / f"http-worker-{r}", seconds, warmup, "worker")
+            run["raw_rate_after"] = raw_insert_rate(root, create, rows)
+            results.append(run)
+            say(
+                f"  ingest run {r + 1}/{runs}: raw sqlite3 {run['raw_rate']:,.0f}/"
+                f"{run['raw_rate_after']:,.0f} rows/s, record_claims {run['record_rate']:,.0f}/s, "
+                f"import {run['import']['rate']:,.0f}/s, POST batch "
+                f"{run['http']['claims_rate']:,.0f}/s (projecting; "
+                f"server {run['http']['server_cpu']:.0%}), "
+                f"{run['http_worker']['claims_rate']:,.0f}/s (not projecting)"
+            )
+    return {
+        "claims": claims,
+        "batch": BATCH,
+        "http_clients": HTTP_CLIENTS,
+        "mean_state_bytes": mean_bytes,
+        "create_statement": create,
+        "runs": results,
+    }
+
+
+if __name__ == "__main__":  # a quick look: python -m bench.ingest_bench [claims]
+    import sys
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    print(json.dumps(run_ingest(count, 1, 3.0, 0.5, print), indent=1)[:3000])
