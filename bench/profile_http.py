@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                 define_bench_metrics(server, admin)
             headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
             server.wait_caught_up()
+            if database is not None:
+                from bench.read_bench import CLAIMS, KNOWN_AT, half_recorded_at, prelude_events
+
+                KNOWN_AT["value"] = half_recorded_at(server, headers, CLAIMS + prelude_events())
             phase = make_phase(args.what, args.clients, database is not None)
             raw = work / "profile.txt"
             command = [py_spy(), "record", "--pid", str(server.pid), "--format", "raw"]

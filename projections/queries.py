@@ -6,14 +6,18 @@ import base64
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFound
-from domain.estimates import DEFAULT_METHOD, METHODS, Estimate
+from domain.estimates import DEFAULT_METHOD, METHODS, Estimate, Evidence
 from domain.values import Reliability
 from projections.claim_state import as_known
 from projections.ledger_views import BaseLedgerViews
@@ -157,6 +161,7 @@ class LedgerQueries:
     def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
         self._sqlite = own_sqlite_reads(views)
+        self._positions_at = PositionsAt()
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
@@ -265,6 +270,29 @@ class LedgerQueries:
         with self._reading() as c:
             return self._estimate(c, metric, method, known_at, valid_at)
 
+    def current_estimate(self, metric: str) -> EstimateAnswer:
+        """The default method's estimate now, without explanation: the summary the
+        projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
+        tests), so one row instead of every claim of the metric."""
+        with self._reading() as c:
+            row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
+            if row is None:
+                raise MetricNotFound(metric)
+            position = tracked_position(c)
+        kept = json.loads(row[1])
+        estimate = Estimate(
+            kept["method"],
+            decimal_or_none(kept["low"]),
+            decimal_or_none(kept["best"]),
+            decimal_or_none(kept["high"]),
+            kept["considered"],
+            kept["included"],
+            kept["independent_origins"],
+            Evidence(kept["evidence"]),
+            (),
+        )
+        return EstimateAnswer(metric, row[0], None, None, position, estimate)
+
     def _estimate(
         self, c: Any, metric: str, method: str, known_at: str | None, valid_at: date | None
     ) -> EstimateAnswer:
@@ -277,20 +305,15 @@ class LedgerQueries:
             rows = c.execute(
                 "SELECT state, position FROM claims WHERE metric=?", (metric,)
             ).fetchall()
-            claims = [as_known(json.loads(s), p) for s, p in rows]
+            claims = [as_known(orjson.loads(s), p) for s, p in rows]
             ratings = current_ratings(c, {claim.origin for claim in claims})
         else:
             if known_at < defined_at:
                 raise NotKnownYet(metric, known_at)
-            position = position_at(c, known_at)
-            rows = c.execute(
-                "SELECT v.state, v.recorded_position FROM claim_versions v JOIN ("
-                " SELECT claim, MAX(version) AS version FROM claim_versions"
-                " WHERE metric=? AND recorded_at<=? GROUP BY claim"
-                ") last ON v.claim=last.claim AND v.version=last.version",
-                (metric, known_at),
-            ).fetchall()
-            claims = [as_known(json.loads(s), p) for s, p in rows]
+            position = self._positions_at.position_at(c, known_at)
+            versions = VERSIONS_KNOWN_SQLITE if self.views.dialect == SQLITE else VERSIONS_KNOWN
+            rows = c.execute(versions, (metric, known_at)).fetchall()
+            claims = [as_known(orjson.loads(r[0]), r[1]) for r in rows]
             ratings = ratings_at(c, {claim.origin for claim in claims}, known_at)
         estimate = METHODS[method](claims, ratings, valid_at)
         return EstimateAnswer(metric, unit, known_at, valid_at, position, estimate)
@@ -316,7 +339,7 @@ class LedgerQueries:
                 ).fetchall()
             ]
             answers = [self._estimate(c, s, DEFAULT_METHOD, known_at, None) for s in slugs]
-            return position_at(c, known_at), answers
+            return self._positions_at.position_at(c, known_at), answers
 
     # Audit feed
 
@@ -354,6 +377,20 @@ class LedgerQueries:
             return int(c.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0])
 
 
+# Each claim of a metric as it stood at a moment: its last version recorded by then.
+VERSIONS_KNOWN = (
+    "SELECT v.state, v.recorded_position FROM claim_versions v JOIN ("
+    " SELECT claim, MAX(version) AS version FROM claim_versions"
+    " WHERE metric=? AND recorded_at<=? GROUP BY claim"
+    ") last ON v.claim=last.claim AND v.version=last.version"
+)
+# The same in one pass on SQLite, whose bare columns beside MAX() come from the row that
+# holds the maximum (documented: "Bare columns in an aggregate query"); 0.06 ms against
+# 0.15 ms for 50 claims.
+VERSIONS_KNOWN_SQLITE = (
+    "SELECT state, recorded_position, MAX(version) FROM claim_versions"
+    " WHERE metric=? AND recorded_at<=? GROUP BY claim"
+)
 SOURCE_SELECT = (
     "SELECT s.id, s.name, s.kind, s.url, s.reliability, s.version, "
     "(SELECT COUNT(*) FROM claims c WHERE c.reported_by = s.id OR c.origin = s.id) AS claims "
@@ -375,9 +412,50 @@ def page(rows: list[Row], limit: int, key: str) -> Page:
     return Page(rows, None)
 
 
+def decimal_or_none(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
 def tracked_position(c: Any) -> int:
     row = c.execute("SELECT MAX(position) FROM event_index").fetchone()
     return int(row[0] or 0)
+
+
+class PositionsAt:
+    """`position_at`, remembered: the last position recorded at or before a time.
+
+    Over the whole log that is a scan of every event up to the time (the time index
+    cannot give a maximum of positions over a range of times): 6 ms at 50,000 events.
+    The answer for a time depends only on the events, which never change; a later read
+    need only look at the events projected since (a range of positions), so it stays
+    exact while the log grows. Kept for the last `size` times asked.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._known: OrderedDict[str, tuple[int, int]] = OrderedDict()  # time → (answer, upto)
+        self._lock = threading.Lock()
+
+    def position_at(self, c: Any, known_at: str) -> int:
+        upto = tracked_position(c)
+        with self._lock:
+            remembered = self._known.get(known_at)
+        if remembered is not None and remembered[1] <= upto:
+            answer, seen = remembered
+            if seen < upto:
+                row = c.execute(
+                    "SELECT MAX(position) FROM event_index WHERE position > ? AND recorded_at<=?",
+                    (seen, known_at),
+                ).fetchone()
+                answer = max(answer, int(row[0] or 0))
+        else:
+            answer = position_at(c, known_at)
+        with self._lock:
+            self._known[known_at] = (answer, upto)
+            self._known.move_to_end(known_at)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return answer
 
 
 def position_at(c: Any, known_at: str) -> int:

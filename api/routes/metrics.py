@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import Contributor, IdempotencyKey, Reader, ServicesDep
+from api.deps import Contributor, IdempotencyKey, Reader, ServicesDep, views_read
 from api.idempotency import body_hash, idempotent
 from api.presenters import estimate_public, json_response, metric_public, write_headers
 from api.requests import DefineMetricRequest
@@ -87,7 +87,7 @@ def list_metrics(
 
 
 @router.get("/{metric_id:path}/estimate", response_model=EstimatePublic)
-def get_estimate(
+async def get_estimate(
     metric_id: str,
     services: ServicesDep,
     _: Reader,
@@ -99,10 +99,15 @@ def get_estimate(
         date | None, Query(description="Only claims whose as_of is on or before it.")
     ] = None,
     explain: bool = False,
-) -> EstimatePublic:
+) -> Response:
     """The metric's low / best / high, and with explain=true why each claim counts or not."""
-    answer = services.store.queries.estimate(metric_id, method, parse_known_at(known_at), valid_at)
-    return estimate_public(answer, explain)
+    queries = services.store.queries
+    cut_off = parse_known_at(known_at)
+    if method == DEFAULT_METHOD and cut_off is None and valid_at is None and not explain:
+        answer = await views_read(services, queries.current_estimate, metric_id)
+    else:
+        answer = await views_read(services, queries.estimate, metric_id, method, cut_off, valid_at)
+    return json_response(estimate_public(answer, explain))
 
 
 @router.get("/{metric_id:path}/timeline", response_model=TimelinePublic)

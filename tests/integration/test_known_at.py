@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -177,3 +178,34 @@ def test_a_snapshot_gives_every_metric_defined_at_the_moment(small_world: Store)
     assert [a.metric for a in answers] == ["war/killed", "war/wounded"]
     assert answers[0].estimate.best == 300
     assert position == store.ledger.max_position() - 2
+
+
+def test_the_kept_current_estimate_answers_as_the_computed_one(small_world: Store) -> None:
+    # given a metric whose estimate moved: claims recorded, one retracted
+    store = small_world
+    store.ledger.record_claim(claim("war/killed", 300, "outlet-a", "ministry"), ACTOR)
+    west = store.ledger.record_claim(claim("war/killed", 1000, "outlet-b", "agency"), ACTOR)
+    store.ledger.record_claim(claim("war/killed", 700, "outlet-a"), ACTOR)
+    store.ledger.retract_claim(west.aggregate.id, "withdrawn", None, ACTOR)
+    store.runner.catch_up()
+    # then the one-row answer is the computed answer without its explanation
+    for metric in ("war/killed", "war/wounded"):
+        computed = store.queries.estimate(metric)
+        kept = store.queries.current_estimate(metric)
+        assert kept == replace(computed, estimate=replace(computed.estimate, explanation=()))
+
+
+def test_a_remembered_known_at_position_stays_exact_as_the_log_grows(small_world: Store) -> None:
+    store = small_world
+    first = store.ledger.record_claim(claim("war/killed", 300, "outlet-a"), ACTOR)
+    store.runner.catch_up()
+    t = moment()
+    then = store.queries.estimate("war/killed", known_at=t).position
+    # when more events are recorded after t, and the same known_at is asked again
+    second = store.ledger.record_claim(claim("war/killed", 400, "outlet-b"), ACTOR)
+    store.runner.catch_up()
+    again = store.queries.estimate("war/killed", known_at=t).position
+    later = store.queries.estimate("war/killed", known_at=moment()).position
+    # then
+    assert then == again == first.position
+    assert later == second.position
