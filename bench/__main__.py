@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.audit_bench import AuditConfig, extrapolate_seconds, run_audit
 from bench.http_bench import BENCH_METRICS, run_http
+from bench.ingest_bench import run_ingest
 from bench.machine import describe, filesystem_of, git_revision, load_average
 from bench.pg_bench import (
     postgres_context,
@@ -23,7 +24,16 @@ from bench.pg_bench import (
     skipped_reason,
 )
 from bench.projection_bench import run_projection
-from bench.report import Row, audit_rows, http_rows, projection_rows, table
+from bench.read_bench import run_reads
+from bench.report import (
+    Row,
+    audit_rows,
+    http_rows,
+    ingest_rows,
+    projection_rows,
+    read_rows,
+    table,
+)
 from bench.stats import median
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +50,10 @@ class Config:
     hot_claims: int  # projection catch-up, on one metric, and again at 10 per metric
     write_claims: int  # in-process writes, per run and per variant
     audit: AuditConfig
+    ingest_claims: int = 10_000  # batch ingest: claims per variant per run
+    ingest_seconds: float = 3.0  # POST /v1/claims/batch, per run and per server
+    read_seconds: float = 1.5  # each timed read phase (store of 100,000 claims), per run
+    read_warmup: float = 0.3
 
 
 QUICK = Config(
@@ -80,8 +94,19 @@ FULL = Config(
         http_warmup=1.0,
         http_clients=(32, 4, 1),
     ),
+    ingest_claims=50_000,
+    ingest_seconds=10.0,
+    read_seconds=10.0,
+    read_warmup=1.0,
 )
-PARTS = ("http", "projection", "audit", "postgres")  # postgres: with CLAIMLEDGER_BENCH_POSTGRES_URL
+PARTS = (
+    "http",
+    "ingest",
+    "reads",
+    "projection",
+    "audit",
+    "postgres",
+)  # postgres: with CLAIMLEDGER_BENCH_POSTGRES_URL
 GOAL_EVENTS = 1_000_000  # the issue's verify goal: this many events under 20 s
 
 
@@ -111,6 +136,50 @@ def http_context(http: list[dict[str, Any]]) -> list[str]:
         f"POSTs spread over {BENCH_METRICS} metrics; requests carry an issued contributor "
         f"key; server start (demo seed loaded) median {start:.2f} s."
     )
+    return lines
+
+
+def ingest_context(ingest: dict[str, Any]) -> list[str]:
+    runs = ingest["runs"]
+
+    def med(pick: Any) -> float:
+        return median([pick(run) for run in runs])
+
+    return [
+        f"Batch ingest: {ingest['claims']:,} claims a run, {ingest['batch']:,} per request / "
+        f"record_claims call / import batch, stored events {ingest['mean_state_bytes']:.0f} "
+        f"bytes each; raw sqlite3 after the others {med(lambda r: r['raw_rate_after']):,.0f} "
+        "rows/s (median).",
+        "POST /v1/claims/batch (projecting): server "
+        f"{med(lambda r: r['http']['server_cpu']):.2f} cores, client "
+        f"{med(lambda r: r['http']['client_cpu']):.2f}, other processes "
+        f"{med(lambda r: r['http']['other_cpu']):.2f}; projection lag when the POSTs stopped "
+        f"{med(lambda r: r['http']['projection_lag_events']):,.0f} events, caught up "
+        f"{med(lambda r: r['http']['projection_drain_s']):.1f} s later. Not projecting: server "
+        f"{med(lambda r: r['http_worker']['server_cpu']):.2f} cores.",
+    ]
+
+
+def read_context(reads: dict[str, Any]) -> list[str]:
+    runs, store = reads["runs"], reads["store"]
+    lines = [
+        f"Read store: {store['claims']:,} claims in {store['metrics']:,} metrics "
+        f"({store['events']:,} events; "
+        + ("reused" if store["reused"] else "built")
+        + f" {store['built_at']}); the estimate reads {runs[0]['claims_per_metric_now']} "
+        f"claims a metric now, {runs[0]['claims_per_metric_known_at']} as known at "
+        f"{runs[0]['known_at']} (half way).",
+        "CPU during each read phase (medians; 1.00 = one core busy):",
+    ]
+    for name in runs[0]["phases"]:
+
+        def med(key: str, name: str = name) -> float:
+            return median([run["phases"][name][key] for run in runs])
+
+        lines.append(
+            f"  {name:<20} server {med('server_cpu'):.2f}  client {med('client_cpu'):.2f}  "
+            f"other processes {med('other_cpu'):.2f}"
+        )
     return lines
 
 
@@ -218,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
         "--audit-runs", type=int, metavar="R", help="runs of each audit figure (default 3)"
     )
     parser.add_argument(
+        "--read-store",
+        type=Path,
+        metavar="DIR",
+        help="build the reads' 100,000-claim store in DIR and keep it; reuse it if there",
+    )
+    parser.add_argument(
         "--audit-store",
         type=Path,
         metavar="DIR",
@@ -259,6 +334,20 @@ def main(argv: list[str] | None = None) -> int:
         rows += http_rows(http)
         context += http_context(http)
         document["http_runs"] = http
+    if "ingest" in args.only:
+        ingest = run_ingest(
+            config.ingest_claims, config.runs, config.ingest_seconds, config.http_warmup, say
+        )
+        rows += ingest_rows(ingest)
+        context += ingest_context(ingest)
+        document["ingest"] = ingest
+    if "reads" in args.only:
+        reads = run_reads(
+            config.runs, config.read_seconds, config.read_warmup, args.read_store, say
+        )
+        rows += read_rows(reads)
+        context += read_context(reads)
+        document["reads"] = reads
     if "projection" in args.only:
         projection = run_projection(
             config.claims, config.hot_claims, config.write_claims, config.runs, say

@@ -126,16 +126,117 @@ def http_rows(runs: list[Run]) -> list[Row]:
             cpu_per_request("direct_healthz@32"),
         )
     )
-    rows.append(
+    return rows
+
+
+def ingest_rows(ingest: dict[str, Any]) -> list[Row]:
+    """Batch ingest against raw sqlite3 inserts of the same stored rows, same run."""
+    runs = ingest["runs"]
+    raw = "raw sqlite3 executemany of the same rows, 1 transaction"
+    n = f"{ingest['claims']:,} claims"
+    return [
         row(
-            "GET /healthz, 4 clients, p99",
+            f"record_claims in-process, {n}",
+            "claims/s",
+            runs,
+            key("record_rate"),
+            raw,
+            key("raw_rate"),
+        ),
+        row(
+            f"POST /v1/claims/batch, {ingest['http_clients']} clients, projecting",
+            "claims/s",
+            runs,
+            nested("http", "claims_rate"),
+            raw,
+            key("raw_rate"),
+        ),
+        row(
+            f"POST /v1/claims/batch, {ingest['http_clients']} clients, projections=worker",
+            "claims/s",
+            runs,
+            nested("http_worker", "claims_rate"),
+            raw,
+            key("raw_rate"),
+        ),
+        row(
+            f"POST /v1/claims/batch, {ingest['http_clients']} clients, projecting, p99",
             "ms",
             runs,
-            phase("healthz@4", "p99_ms"),
-            "GET /healthz, 32 clients, p99",
-            phase("healthz@32", "p99_ms"),
+            nested("http", "p99_ms"),
+            "the same, projections=worker, p99",
+            nested("http_worker", "p99_ms"),
+        ),
+        row(
+            f"claimledger import, {n} (wall, whole command)",
+            "claims/s",
+            runs,
+            nested("import", "rate"),
+            raw,
+            key("raw_rate"),
+        ),
+    ]
+
+
+def read_rows(reads: dict[str, Any]) -> list[Row]:
+    """The estimate over 100,000 claims in 1,000 metrics, beside /healthz, same server."""
+    runs = reads["runs"]
+    n = f"{reads['claims']:,} claims"
+    rows = []
+    for subject, label, base in (
+        ("estimate@32", f"GET estimate ({n}), 32 clients", "healthz@32"),
+        ("estimate@4", f"GET estimate ({n}), 4 clients", "healthz@4"),
+        ("known_at@32", f"GET estimate ?known_at= ({n}), 32 clients", "healthz@32"),
+        ("known_at@4", f"GET estimate ?known_at= ({n}), 4 clients", "healthz@4"),
+        (
+            "known_at_distinct@4",
+            "GET estimate, a new known_at each request, 4 clients",
+            "healthz@4",
+        ),
+    ):
+        clients = base.split("@")[1]
+        base_label = f"GET /healthz, {clients} clients"
+        rows.append(
+            row(label, "req/s", runs, phase(subject, "rate"), base_label, phase(base, "rate"))
         )
-    )
+        for stat, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            rows.append(
+                row(
+                    f"{label}, {name}",
+                    "ms",
+                    runs,
+                    phase(subject, stat),
+                    f"{base_label}, {name}",
+                    phase(base, stat),
+                )
+            )
+        rows.append(
+            row(
+                f"{label}, server CPU per request",
+                "ms",
+                runs,
+                cpu_per_request(subject),
+                f"{base_label}, server CPU",
+                cpu_per_request(base),
+            )
+        )
+    for subject, label, base, base_label in (
+        ("known_at@32", "known_at, 32 clients", "estimate@32", "estimate now, 32 clients"),
+        ("known_at@4", "known_at, 4 clients", "estimate@4", "estimate now, 4 clients"),
+    ):
+        rows.append(
+            row(label, "req/s", runs, phase(subject, "rate"), base_label, phase(base, "rate"))
+        )
+        rows.append(
+            row(
+                f"{label}, p99",
+                "ms",
+                runs,
+                phase(subject, "p99_ms"),
+                f"{base_label}, p99",
+                phase(base, "p99_ms"),
+            )
+        )
     return rows
 
 
