@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -13,7 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import typer
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from api.claim_files import first_problem, recorded_fields, write_claims, write_events
 from api.demo import load_demo
 from api.remote_verify import VerifyFailed, verify_remote
 from api.requests import RecordClaimRequest
@@ -30,7 +30,6 @@ from api.settings import Settings
 from api.times import parse_known_at
 from domain.errors import DomainError
 from domain.estimates import METHODS
-from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import Role
 from projections.signing import verify_head
 from projections.store import StoreUnavailable
@@ -344,24 +343,6 @@ def import_claims(
     console.print(f"imported {len(claims)} claims")
 
 
-# What the server assigns to a claim: an exported claim carries them, an import drops them.
-SERVER_ASSIGNED = ("id", "origin", "status", "credibility", "version", "recorded_at", "recorded_by")
-
-
-def recorded_fields(line: str) -> dict[str, Any]:
-    item = json.loads(line)
-    if not isinstance(item, dict):
-        raise ValueError("each line must be a JSON object")
-    return {k: v for k, v in item.items() if k not in SERVER_ASSIGNED}
-
-
-def first_problem(error: ValidationError | ValueError) -> str:
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(error)
-
-
 @app.command()
 def export(
     events: Annotated[bool, typer.Option("--events", help="Raw events instead of claims.")] = False,
@@ -371,47 +352,14 @@ def export(
         if events:
             export_events(services)
         else:
-            export_claims(services)
-
-
-def export_claims(services: Services) -> None:
-    from api.presenters import claim_public
-    from projections.queries import ClaimFilters
-
-    cursor = None
-    while True:
-        page = services.store.queries.claims(ClaimFilters(), cursor, 1000)
-        for item in page.items:
-            # The claim shape of §5: values are JSON numbers, as GET /v1/claims gives them.
-            record = claim_public(item).model_dump(mode="json")
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+            write_claims(services.store.queries, sys.stdout)
 
 
 def export_events(services: Services) -> None:
-    ledger = services.store.ledger
-    position = 0
+    total = services.store.ledger.max_position() or None
     with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("exporting events", total=ledger.max_position() or None)
-        while batch := ledger.recorder.select_notifications(
-            start=position, limit=1000, inclusive_of_start=False
-        ):
-            for notification in batch:
-                event = ledger.mapper.to_domain_event(notification)
-                record: dict[str, Any] = {
-                    "position": notification.id,
-                    "stream": str(event.originator_id),
-                    "version": event.originator_version,
-                    "type": event_type(event),
-                    "recorded_at": rfc3339(event.timestamp),
-                    "actor": event_actor(event),
-                    "data": event_data(event),
-                }
-                sys.stdout.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-            position = batch[-1].id
-            progress.advance(task, len(batch))
+        task = progress.add_task("exporting events", total=total)
+        write_events(services.store.ledger, sys.stdout, lambda n: progress.advance(task, n))
 
 
 def main() -> None:
