@@ -54,6 +54,7 @@ from bench.audit_bench import measured_run, proof_arguments, run_measured
 from bench.http_bench import claim, define_bench_metrics, issue_contributor_key
 from bench.http_load import Phase, Send, get, post_json, run_phase
 from bench.machine import describe, git_revision, load_average
+from bench.projection_bench import read_and_decode
 from bench.report import Row, row
 from bench.server import Server, claimledger_command, cpu_seconds, machine_busy_seconds
 from bench.stats import median
@@ -70,7 +71,6 @@ ACTOR = "bench"
 SOURCES = 50
 CLAIMS_PER_METRIC = 50  # N claims over N / 50 metrics, at every size
 RECORD_BATCH = 500  # claims per record_claims transaction
-PAGE = 500  # the baseline's page size
 CLIENTS = 32
 STOP_TIMEOUT = 15.0
 
@@ -438,19 +438,6 @@ def record(ledger: Ledger, claims: int, say: Say) -> float:
                 f"({chunk.stop / (last - begun):,.0f}/s)"
             )
     return time.perf_counter() - begun
-
-
-def read_and_decode(ledger: Ledger) -> int:
-    """The baseline: every event read in pages of 500 and decoded, nothing applied."""
-    position, count = 0, 0
-    while page := ledger.recorder.select_notifications(
-        start=position, limit=PAGE, inclusive_of_start=False
-    ):
-        for notification in page:
-            ledger.mapper.to_domain_event(notification)
-        count += len(page)
-        position = page[-1].id
-    return count
 
 
 def timed_catch_up(store: Store, say: Say, label: str) -> dict[str, Any]:
