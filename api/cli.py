@@ -295,7 +295,13 @@ def verify(
         until = store.views.position()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task("replaying every event", total=until or None)
-            checked = verify_store(store.ledger, store.views, lambda n: progress.advance(task, n))
+
+            def restart() -> None:  # the views differ somewhere: replay again to name where
+                progress.reset(task, description="finding the first divergence")
+
+            checked = verify_store(
+                store.ledger, store.views, lambda n: progress.advance(task, n), restart
+            )
         if isinstance(checked, Divergence):
             raise VerifyFailed(checked.message)
         head = services.signer.sign(checked.events, checked.root_hash)

@@ -92,13 +92,18 @@ class BaseLedgerViews:
             # already tracked position before any work; on PostgreSQL it waits for a
             # concurrent runner's batch to commit (the tracking row's lock), then refuses.
             self.track(cursor, Tracking(APPLICATION_NAME, records[-1].position))
-            next_leaf = "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event_index"
-            leaf_index = cursor.execute(next_leaf).fetchone()[0]
+            leaf_index = self.next_leaf_index(cursor)
             for record in records:
                 self.writer.apply_record(cursor, record, leaf_index)
                 leaf_index += 1
             self.writer.finish(cursor)
         return records[-1].position
+
+    def next_leaf_index(self, c: SqlCursor) -> int:
+        """The leaf index the next event gets: the log's size."""
+        return int(
+            c.execute("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM event_index").fetchone()[0]
+        )
 
     def clear(self) -> None:
         """Empty every view and forget the position, so a replay starts from 0."""

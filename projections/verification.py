@@ -33,6 +33,7 @@ from projections.audit_log import MerkleLog
 from projections.claim_state import canonical_bytes, leaf_hash
 from projections.ledger_views import BaseLedgerViews, LedgerViews, ScratchViews
 from projections.merkle import InMemoryTree
+from projections.ordered_check import IN_WRITE_ORDER, ComparedViews, StoredInOrder
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
 from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.stored_events import applied_from_stored
@@ -223,11 +224,32 @@ def private_rebuild(
 
 
 def verify_store(
-    app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
+    app: Application[Any],
+    views: BaseLedgerViews,
+    on_progress: Progress | None = None,
+    on_restart: Callable[[], None] | None = None,
 ) -> Verified | Divergence:
     """Rebuild every view from the stored events up to the views' position and compare
     it with the stored one; the size and root of the verified log, or the first
-    divergence."""
+    divergence.
+
+    Stored views in a SQLite file are first checked in write order (`check_in_write_order`);
+    only when that does not show them equal does the full rebuild run (after
+    `on_restart`), to name the first divergence."""
+    stored_file = sqlite_file_of(views)
+    if stored_file is not None:
+        verified = check_in_write_order(app, stored_file, on_progress)
+        if verified is not None:
+            return verified
+        if on_restart is not None:
+            on_restart()
+    return verify_by_full_rebuild(app, views, on_progress)
+
+
+def verify_by_full_rebuild(
+    app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
+) -> Verified | Divergence:
+    """Every view rebuilt into a private file and compared with the stored one by key."""
     until = views.position()
     with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
         if isinstance(rebuilt, Divergence):
@@ -237,6 +259,37 @@ def verify_store(
             return divergence
         size, root = MerkleLog(rebuilt).root()
         return Verified(size, root.hex())
+
+
+def check_in_write_order(
+    app: Application[Any], stored_file: str, on_progress: Progress | None = None
+) -> Verified | None:
+    """`verify`'s fast path (`projections.ordered_check`): the size and root of the log when
+    every stored view equals its rebuild, None when this cannot show it. The stored file
+    is read in one snapshot: its tracked position, its rows, its other views' joins."""
+    directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
+    rebuilt_file = str(directory / "rebuilt.views.db")
+    rebuilt = private_views(rebuilt_file, ComparedViews)
+    assert isinstance(rebuilt, ComparedViews)
+    try:
+        with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True, isolation_level=None)) as db:
+            db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
+            db.execute("BEGIN")  # the rebuild (`main`) is read only at the end, when written
+            stored = StoredInOrder(db)
+            rebuilt.compare_with(stored)
+            if apply_stored(app, rebuilt, stored.position(), on_progress) is not None:
+                return None
+            if not stored.all_seen():
+                return None
+            for table in VIEW_TABLES:
+                if table in IN_WRITE_ORDER:
+                    continue
+                if first_difference_attached(db, table, column_names(rebuilt, table)):
+                    return None
+            return Verified(rebuilt.leaves, rebuilt.root().hex())
+    finally:
+        rebuilt.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def compare_views(stored: BaseLedgerViews, rebuilt: BaseLedgerViews) -> Divergence | None:
@@ -282,32 +335,38 @@ def first_difference_in_sqlite(
     stored_file: str, rebuilt_file: str, table: str, names: list[str]
 ) -> Pair | None:
     """The same as `first_difference`, as two joins on the views' keys inside SQLite."""
+    with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True)) as db:
+        db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
+        return first_difference_attached(db, table, names)
+
+
+def first_difference_attached(db: sqlite3.Connection, table: str, names: list[str]) -> Pair | None:
+    """`first_difference_in_sqlite` on a connection to the rebuild (`main`) with the stored
+    views attached as `stored`."""
     keys = KEY_COLUMNS[table]
     on = " AND ".join(f"r.{k} = s.{k}" for k in keys)
     differs = " OR ".join(f"r.{n} IS NOT s.{n}" for n in names)
     key_list = ", ".join(keys)
-    with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True)) as db:
-        db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
-        implied = db.execute(  # a rebuilt row missing from the stored view, or different
-            f"SELECT {', '.join('r.' + k for k in keys)} FROM main.{table} r "
-            f"LEFT JOIN stored.{table} s ON {on} WHERE s.{keys[0]} IS NULL OR {differs} "
-            f"ORDER BY {', '.join('r.' + k for k in keys)} LIMIT 1"
-        ).fetchone()
-        extra = db.execute(  # a stored row the rebuild does not have
-            f"SELECT {key_list} FROM stored.{table} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM main.{table} r WHERE {on}) ORDER BY {key_list} LIMIT 1"
-        ).fetchone()
-        found = [tuple(k) for k in (implied, extra) if k is not None]
-        if not found:
-            return None
-        first = min(found)
-        where = " AND ".join(f"{k} IS ?" for k in keys)
+    implied = db.execute(  # a rebuilt row missing from the stored view, or different
+        f"SELECT {', '.join('r.' + k for k in keys)} FROM main.{table} r "
+        f"LEFT JOIN stored.{table} s ON {on} WHERE s.{keys[0]} IS NULL OR {differs} "
+        f"ORDER BY {', '.join('r.' + k for k in keys)} LIMIT 1"
+    ).fetchone()
+    extra = db.execute(  # a stored row the rebuild does not have
+        f"SELECT {key_list} FROM stored.{table} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM main.{table} r WHERE {on}) ORDER BY {key_list} LIMIT 1"
+    ).fetchone()
+    found = [tuple(k) for k in (implied, extra) if k is not None]
+    if not found:
+        return None
+    first = min(found)
+    where = " AND ".join(f"{k} IS ?" for k in keys)
 
-        def row(schema: str) -> tuple[Any, ...] | None:
-            got = db.execute(f"SELECT * FROM {schema}.{table} WHERE {where}", first).fetchone()
-            return tuple(got) if got is not None else None
+    def row(schema: str) -> tuple[Any, ...] | None:
+        got = db.execute(f"SELECT * FROM {schema}.{table} WHERE {where}", first).fetchone()
+        return tuple(got) if got is not None else None
 
-        return row("stored"), row("main")
+    return row("stored"), row("main")
 
 
 def as_uri(path: str, read_only: bool = False) -> str:

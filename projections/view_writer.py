@@ -73,8 +73,8 @@ class Applied:
 class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
-    def __init__(self) -> None:
-        self.pending = PendingRows()
+    def __init__(self, pending: PendingRows | None = None) -> None:
+        self.pending = PendingRows() if pending is None else pending
         self.keeper = EstimateKeeper(self.pending)
         # The last stored node of each level of the Merkle log: the left siblings the
         # next appends need (level -> (start, hash)).

@@ -37,11 +37,13 @@ from projections.store import Store, open_sqlite_store
 from projections.verification import (
     Divergence,
     Verified,
+    check_in_write_order,
     column_names,
     compare_views,
     difference_message,
     first_difference,
     rebuild_in_memory,
+    verify_by_full_rebuild,
     verify_log,
     verify_store,
 )
@@ -711,6 +713,133 @@ def compare_row_by_row(store: Store) -> Divergence | None:
         return None
     finally:
         rebuilt.datastore.close()
+
+
+# ---------------------------------------------------------------------------
+# verify's fast path on SQLite: the append-only views compared in write order
+
+# One edit of each view and of each way an append-only view can be changed.
+VIEW_EDITS = {
+    "feed data": "UPDATE event_index SET data=replace(data, '\"1000\"', '\"1001\"') "
+    "WHERE type='Claim.Recorded' AND data LIKE '%\"1000\"%'",
+    "feed actor": "UPDATE event_index SET actor='someone-else' WHERE position=3",
+    "feed leaf": "UPDATE event_index SET leaf_hash=printf('%064d', 0) WHERE position=4",
+    "feed row deleted": "DELETE FROM event_index WHERE position=(SELECT MAX(position) "
+    "FROM event_index)",
+    "claim version": "UPDATE claim_versions SET state=replace(state, '\"1250\"', '\"1249\"') "
+    "WHERE version=2 AND state LIKE '%\"1250\"%'",
+    "claim version deleted": "DELETE FROM claim_versions WHERE rowid=(SELECT MAX(rowid) "
+    "FROM claim_versions)",
+    "claim version added": "INSERT INTO claim_versions SELECT claim, 99, position, recorded_at, "
+    "metric, recorded_position, state FROM claim_versions WHERE rowid=1",
+    "merkle leaf": "UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=0 AND start=0",
+    "merkle inner node": "UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=1 AND start=2",
+    "merkle node added": "INSERT INTO merkle_nodes VALUES (40, 0, zeroblob(32))",
+    "merkle last leaf deleted": "DELETE FROM merkle_nodes WHERE level=0 AND start="
+    "(SELECT MAX(start) FROM merkle_nodes WHERE level=0)",
+    "claim status": "UPDATE claims SET status='retracted' WHERE metric='dprk-in-russia/casualties'",
+    "estimate": f"UPDATE metrics SET estimate=json_set(estimate, '$.best', '1') "
+    f"WHERE id='{KILLED}'",
+    "rating": "UPDATE sources SET reliability='A' WHERE id='nyt'",
+    "rating history": "DELETE FROM source_ratings WHERE source='south-korea'",
+    "timeline point": f"DELETE FROM timeline WHERE metric='{DEPLOYED}' AND position="
+    f"(SELECT MAX(position) FROM timeline WHERE metric='{DEPLOYED}')",
+    "key inserted": "INSERT INTO api_keys VALUES ('ffffffff-0000-0000-0000-000000000000', "
+    "'backdoor', 'admin', 'h', '2025-01-01T00:00:00.000000Z', 'nobody', NULL, 1, 1)",
+}
+
+
+def test_the_fast_path_and_the_full_rebuild_agree_on_a_clean_store(
+    opened: Callable[[], Store],
+) -> None:
+    store = opened()
+    restarts: list[None] = []
+
+    fast = check_in_write_order(store.ledger, str(store.paths[1]))
+    full = verify_by_full_rebuild(store.ledger, store.views)
+    checked = verify_store(store.ledger, store.views, on_restart=lambda: restarts.append(None))
+
+    size, root = MerkleLog(store.views).root()
+    assert fast == full == checked == Verified(size, root.hex())
+    assert size == store.ledger.max_position() > 30
+    assert restarts == []
+
+
+@pytest.mark.parametrize("edit", list(VIEW_EDITS))
+def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
+    files: Files, opened: Callable[[], Store], edit: str
+) -> None:
+    execute(files.views, VIEW_EDITS[edit])
+    store = opened()
+    restarts: list[None] = []
+
+    fast = check_in_write_order(store.ledger, str(files.views))
+    checked = verify_store(store.ledger, store.views, on_restart=lambda: restarts.append(None))
+
+    assert fast is None
+    assert restarts == [None]
+    assert isinstance(checked, Divergence)
+    assert checked == verify_by_full_rebuild(store.ledger, store.views)
+
+
+@pytest.mark.parametrize("edit", [*EVENT_EDITS, "a deleted event"])
+def test_the_fast_path_does_not_pass_an_edited_event_and_verify_names_it(
+    files: Files, opened: Callable[[], Store], edit: str
+) -> None:
+    if edit == "a deleted event":
+        event = stored_events(files)[9]
+        execute(files.events, "DELETE FROM stored_events WHERE rowid=?", event.position)
+    else:
+        event = edit_event(files, edit)
+    store = opened()
+
+    fast = check_in_write_order(store.ledger, str(files.views))
+    checked = verify_store(store.ledger, store.views)
+
+    assert fast is None
+    assert isinstance(checked, Divergence)
+    assert checked.message.startswith(f"position {event.position}, leaf index {event.leaf_index}")
+
+
+def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
+    files: Files, opened: Callable[[], Store]
+) -> None:
+    """A claim version deleted and put back unchanged moves to the end of the rowid order:
+    the fast path cannot show the views equal, the full rebuild finds them equal."""
+    with files.views_db() as db:
+        row = db.execute("SELECT * FROM claim_versions WHERE rowid=2").fetchone()
+        db.execute("DELETE FROM claim_versions WHERE rowid=2")
+        db.execute(f"INSERT INTO claim_versions VALUES ({', '.join('?' * len(row))})", row)
+    store = opened()
+    restarts: list[None] = []
+
+    fast = check_in_write_order(store.ledger, str(files.views))
+    checked = verify_store(store.ledger, store.views, on_restart=lambda: restarts.append(None))
+
+    assert fast is None
+    assert restarts == [None]
+    size, root = MerkleLog(store.views).root()
+    assert checked == Verified(size, root.hex())
+
+
+def test_the_fast_path_reads_the_stored_views_in_one_snapshot(
+    files: Files, opened: Callable[[], Store]
+) -> None:
+    """Events projected while the check runs are not half seen: it checks the log as it
+    was when it began."""
+    store = opened()
+    size_before, root_before = MerkleLog(store.views).root()
+    applied: list[int] = []
+
+    def project_more(events: int) -> None:  # called between batches of the replay
+        if not applied:
+            store.ledger.record_claims([new_claim(KILLED, "7", "isw")], ACTOR)
+            applied.append(store.runner.catch_up())
+
+    checked = check_in_write_order(store.ledger, str(files.views), project_more)
+
+    assert applied and MerkleLog(store.views).root()[0] == size_before + 1
+    assert checked == Verified(size_before, root_before.hex())
 
 
 # ---------------------------------------------------------------------------
