@@ -111,6 +111,7 @@ class ComparedViews(ScratchViews):
     `event_index` stays empty (the projection never reads it back otherwise)."""
 
     leaves = 0
+    cache_kib = 128 * 1024  # the rebuilt claims' indexes; 64 → 256 MB was 59 s → 55 s at 1 M
 
     def compare_with(self, stored: StoredInOrder) -> None:
         self.writer.pending = self.writer.keeper.pending = ComparedRows(stored)

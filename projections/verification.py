@@ -41,7 +41,9 @@ from projections.view_writer import Applied
 
 Progress = Callable[[int], None]
 PAGE = 1000
-REBUILD_BATCH = 5000  # events per transaction of the private rebuild
+# Events per transaction of the private rebuild: larger batches write each page of the
+# rebuilt claims' random-key index fewer times (5,000 → 20,000: 63 s → 59 s at a million).
+REBUILD_BATCH = 20_000
 
 
 @dataclass(frozen=True)
