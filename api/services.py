@@ -35,4 +35,9 @@ def open_services(settings: Settings) -> Services:
     except Exception:
         store.close()
         raise
-    return Services(settings=settings, store=store, log=MerkleLog(store.views), signer=signer)
+    return Services(
+        settings=settings,
+        store=store,
+        log=MerkleLog(store.views, store.queries.read_transaction),
+        signer=signer,
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from projections.ledger_views import BaseLedgerViews
 from projections.merkle import (
@@ -38,11 +39,18 @@ class MerkleLog:
     them all, for real. Two queries per answer (the size, the nodes), not one per level.
     """
 
-    def __init__(self, views: BaseLedgerViews) -> None:
+    def __init__(
+        self,
+        views: BaseLedgerViews,
+        read_transaction: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> None:
+        """`read_transaction`: how to read the views (default their own transaction); the
+        API passes its queries' own connections."""
         self.views = views
+        self.read_transaction = read_transaction or views.sql_transaction
 
     def _answer(self, compute: Callable[[int, NodeStoreTree], T]) -> T:
-        with self.views.sql_transaction() as c:
+        with self.read_transaction() as c:
             size = int(
                 c.execute(
                     "SELECT COALESCE(MAX(start) + 1, 0) FROM merkle_nodes WHERE level=0"

@@ -93,7 +93,9 @@ class LedgerQueries:
         self._positions_at = PositionsAt()
 
     @contextmanager
-    def _reading(self) -> Iterator[Any]:
+    def read_transaction(self) -> Iterator[Any]:
+        """One read snapshot of the views: over this object's own connections on a SQLite
+        file, else the views' own transaction."""
         if self._sqlite is not None:
             with self._sqlite.transaction() as connection:
                 yield connection
@@ -109,7 +111,7 @@ class LedgerQueries:
     # Sources
 
     def source(self, slug: str) -> Row:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             row = c.execute(SOURCE_SELECT + " WHERE s.id=?", (slug,)).fetchone()
             if row is None:
                 raise SourceNotFound(slug)
@@ -117,7 +119,7 @@ class LedgerQueries:
 
     def sources(self, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor, str) if cursor else ""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(
                 SOURCE_SELECT + " WHERE s.id > ? ORDER BY s.id LIMIT ?", (after, limit + 1)
             ).fetchall()
@@ -126,7 +128,7 @@ class LedgerQueries:
     # Metrics
 
     def metric(self, slug: str) -> Row:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             row = c.execute(METRIC_SELECT + " WHERE id=?", (slug,)).fetchone()
             if row is None:
                 raise MetricNotFound(slug)
@@ -134,7 +136,7 @@ class LedgerQueries:
 
     def metrics(self, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor, str) if cursor else ""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(
                 METRIC_SELECT + " WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
             ).fetchall()
@@ -143,7 +145,7 @@ class LedgerQueries:
     # Claims
 
     def claim(self, claim_id: str, version: int | None = None) -> Row:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             if version is None:
                 row = c.execute("SELECT state FROM claims WHERE id=?", (claim_id,)).fetchone()
             else:
@@ -167,7 +169,7 @@ class LedgerQueries:
                 params.append(value)
         sql = f"SELECT state, position FROM claims WHERE {' AND '.join(where)} "
         sql += "ORDER BY position LIMIT ?"
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(sql, (*params, limit + 1)).fetchall()
         items = [{**json.loads(r[0]), "_position": r[1]} for r in rows]
         result = page(items, limit, "_position")
@@ -176,7 +178,7 @@ class LedgerQueries:
         return result
 
     def claim_history(self, claim_id: str) -> list[Row]:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(
                 "SELECT position, version, type, recorded_at, actor, data FROM event_index "
                 "WHERE stream=? ORDER BY version",
@@ -196,14 +198,14 @@ class LedgerQueries:
         valid_at: date | None = None,
     ) -> EstimateAnswer:
         """§4, from the stored versions and ratings: no replay of the event log."""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             return self._estimate(c, metric, method, known_at, valid_at)
 
     def current_estimate(self, metric: str) -> EstimateAnswer:
         """The default method's estimate now, without explanation: the summary the
         projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
         tests), so one row instead of every claim of the metric."""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
@@ -248,7 +250,7 @@ class LedgerQueries:
         return EstimateAnswer(metric, unit, known_at, valid_at, position, estimate)
 
     def timeline(self, metric: str) -> list[Row]:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             if c.execute("SELECT 1 FROM metrics WHERE id=?", (metric,)).fetchone() is None:
                 raise MetricNotFound(metric)
             rows = c.execute(
@@ -260,7 +262,7 @@ class LedgerQueries:
 
     def snapshot(self, known_at: str) -> tuple[int, list[EstimateAnswer]]:
         """Every metric defined at `known_at`, with its default estimate as known then."""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             slugs = [
                 r[0]
                 for r in c.execute(
@@ -274,7 +276,7 @@ class LedgerQueries:
 
     def audit_events(self, after: int, limit: int) -> tuple[list[Row], int | None]:
         """Events after a position, in order, as §5/§6 show them; and the next `after`."""
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(
                 "SELECT position, leaf_index, stream, version, type, recorded_at, actor, data, "
                 "leaf_hash FROM event_index WHERE position > ? ORDER BY position LIMIT ?",
@@ -287,14 +289,14 @@ class LedgerQueries:
     # API keys
 
     def key_by_hash(self, key_hash: str) -> Row | None:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             row = c.execute(
                 "SELECT id, name, role, revoked_at FROM api_keys WHERE key_hash=?", (key_hash,)
             ).fetchone()
         return dict(row) if row is not None else None
 
     def api_keys(self) -> list[Row]:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             rows = c.execute(
                 "SELECT id, name, role, created_at, created_by, revoked_at FROM api_keys "
                 "ORDER BY position"
@@ -302,7 +304,7 @@ class LedgerQueries:
         return [dict(r) for r in rows]
 
     def count_keys(self) -> int:
-        with self._reading() as c:
+        with self.read_transaction() as c:
             return int(c.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0])
 
 

@@ -1,12 +1,19 @@
-"""The public face of the Merkle log (§6): anyone may check it, no key needed."""
+"""The public face of the Merkle log (§6): anyone may check it, no key needed.
+
+The handlers are `async def` and read through `views_read`: on SQLite a root or proof is
+two indexed reads in this process (a fifth of a millisecond at a million leaves), less
+than the hop to a worker thread and back; on PostgreSQL the reads go to the threadpool.
+Answers are serialised by pydantic in one step (`json_response`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import ServicesDep
+from api.deps import ServicesDep, views_read
+from api.presenters import json_response
 from api.problems import ApiProblem
 from api.responses import (
     ConsistencyProofPublic,
@@ -30,66 +37,72 @@ def out_of_range(error: OutOfRange, field: str) -> ApiProblem:
 
 
 @router.get("/public-key", response_model=PublicKeyPublic)
-def get_public_key(services: ServicesDep) -> PublicKeyPublic:
+async def get_public_key(services: ServicesDep) -> Response:
     """The Ed25519 key that signs tree heads (raw 32 bytes, base64)."""
     signer = services.signer
-    return PublicKeyPublic(
-        key_id=signer.key_id, algorithm="Ed25519", public_key=signer.public_key_base64()
+    return json_response(
+        PublicKeyPublic(
+            key_id=signer.key_id, algorithm="Ed25519", public_key=signer.public_key_base64()
+        )
     )
 
 
 @router.get("/tree-head", response_model=TreeHeadPublic)
-def get_tree_head(
+async def get_tree_head(
     services: ServicesDep,
     tree_size: Annotated[
         int | None, Query(ge=0, description="An earlier size; default the latest.")
     ] = None,
-) -> TreeHeadPublic:
+) -> Response:
     """The signed head of the log: its size and RFC 9162 root, signed now."""
     try:
-        size, root = services.log.root(tree_size)
+        size, root = await views_read(services, services.log.root, tree_size)
     except OutOfRange as error:
         raise out_of_range(error, "tree_size") from None
     head = services.signer.sign(size, root.hex())
-    return TreeHeadPublic(
-        tree_size=head.tree_size,
-        root_hash=head.root_hash,
-        timestamp=head.timestamp,
-        signature=head.signature,
-        key_id=head.key_id,
+    return json_response(
+        TreeHeadPublic(
+            tree_size=head.tree_size,
+            root_hash=head.root_hash,
+            timestamp=head.timestamp,
+            signature=head.signature,
+            key_id=head.key_id,
+        )
     )
 
 
 @router.get("/proofs/inclusion", response_model=InclusionProofPublic)
-def get_inclusion_proof(
+async def get_inclusion_proof(
     services: ServicesDep,
     leaf_index: Annotated[int, Query(ge=0)],
     tree_size: Annotated[int, Query(ge=1)],
-) -> InclusionProofPublic:
+) -> Response:
     """The audit path proving a leaf is in the tree of that size (RFC 9162 §2.1.3)."""
     try:
-        proof = services.log.inclusion(leaf_index, tree_size)
+        proof = await views_read(services, services.log.inclusion, leaf_index, tree_size)
     except OutOfRange as error:
         raise out_of_range(error, "leaf_index") from None
-    return InclusionProofPublic(
-        leaf_index=proof.leaf_index,
-        tree_size=proof.tree_size,
-        leaf_hash=proof.leaf_hash.hex(),
-        audit_path=[h.hex() for h in proof.audit_path],
+    return json_response(
+        InclusionProofPublic(
+            leaf_index=proof.leaf_index,
+            tree_size=proof.tree_size,
+            leaf_hash=proof.leaf_hash.hex(),
+            audit_path=[h.hex() for h in proof.audit_path],
+        )
     )
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyProofPublic)
-def get_consistency_proof(
+async def get_consistency_proof(
     services: ServicesDep,
     first: Annotated[int, Query(ge=0)],
     second: Annotated[int, Query(ge=0)],
-) -> ConsistencyProofPublic:
+) -> Response:
     """The path proving the tree of size `second` extends the one of size `first` (§2.1.4)."""
     try:
-        path = services.log.consistency(first, second)
+        path = await views_read(services, services.log.consistency, first, second)
     except OutOfRange as error:
         raise out_of_range(error, "second") from None
-    return ConsistencyProofPublic(
-        first=first, second=second, consistency_path=[h.hex() for h in path]
+    return json_response(
+        ConsistencyProofPublic(first=first, second=second, consistency_path=[h.hex() for h in path])
     )
