@@ -21,9 +21,12 @@ from projections.claim_state import ClaimState, as_known, dumps, loads
 from projections.pending_rows import PendingRows
 
 Cursor = Any
-# How many metrics' estimates stay in memory (least recently used go first); each holds
-# a winner per origin, so about 20 kB for a metric of 20 origins.
-MAX_CACHED_METRICS = 20_000
+# How much of the metrics' estimates stays in memory, least recently used going first,
+# counted in origins: a cached metric weighs 1 + the origins it has seen (each a winner,
+# a rating and a place in the sorted points, about 1 kB). A count of metrics instead
+# (20,000 before) held 20,000 one-origin metrics in 20 MB and thrashed beyond them: a
+# replay cycling through more metrics than that missed on every event.
+MAX_CACHED_ORIGINS = 200_000
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 
@@ -36,7 +39,9 @@ class EstimateKeeper:
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
         self.cursor: Cursor = None  # the transaction the estimates' questions go to
-        self.last_points: dict[str, Point | None] = {}  # each metric's timeline end
+        self.last_points: dict[str, Point | None] = {}  # each cached metric's timeline end
+        self.weights: dict[str, int] = {}  # each cached metric's weight (see above)
+        self.cached_weight = 0
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
 
     def rated(self, origin: str, reliability: Reliability) -> None:
@@ -69,6 +74,7 @@ class EstimateKeeper:
         if changed is not None and not loaded:  # a loaded one read the change from the table
             before = as_known(previous, recorded_position) if previous is not None else None
             estimate.put(as_known(changed, recorded_position), before)
+        self.weigh(metric, estimate)
         self.pending_estimates[metric] = estimate  # its summary is written in finish()
         point = estimate.point()
         if metric not in self.last_points:
@@ -97,8 +103,6 @@ class EstimateKeeper:
             ],
         )
         self.pending_estimates.clear()
-        if len(self.last_points) > MAX_CACHED_METRICS:
-            self.last_points.clear()
 
     def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""
@@ -114,9 +118,18 @@ class EstimateKeeper:
         for state, position in rows.fetchall():
             estimate.put(as_known(loads(state), position))
         self.estimates[metric] = estimate
-        if len(self.estimates) > MAX_CACHED_METRICS:
-            self.estimates.popitem(last=False)
         return estimate
+
+    def weigh(self, metric: str, estimate: IncrementalEstimate) -> None:
+        """Count the metric's (possibly grown) weight; evict the least recently used
+        others while the cache is over its budget."""
+        weight = 1 + len(estimate.ratings)
+        self.cached_weight += weight - self.weights.get(metric, 0)
+        self.weights[metric] = weight
+        while self.cached_weight > MAX_CACHED_ORIGINS and len(self.estimates) > 1:
+            evicted, _ = self.estimates.popitem(last=False)
+            self.cached_weight -= self.weights.pop(evicted)
+            self.last_points.pop(evicted, None)
 
     def candidates(self, metric: str, origin: str) -> list[ClaimAsKnown]:
         """The metric's claims from `origin`, as the views hold them with this batch."""
@@ -139,6 +152,8 @@ class EstimateKeeper:
     def forget(self) -> None:
         """Drop cached estimates: after a rollback they may hold what was not committed."""
         self.estimates.clear()
+        self.weights.clear()
+        self.cached_weight = 0
         self.reliabilities.clear()
         self.last_points.clear()
         self.pending_estimates.clear()
