@@ -26,7 +26,7 @@ from projections.ledger_views import APPLICATION_NAME, ScratchViews
 from projections.merkle import NodeStoreTree, tree_root
 from projections.pending_rows import PendingRows
 from projections.sql import SqlCursor
-from projections.view_writer import Applied
+from projections.view_writer import Applied, ViewWriter
 
 Cursor = Any
 
@@ -114,7 +114,8 @@ class ComparedViews(ScratchViews):
     cache_kib = 128 * 1024  # the rebuilt claims' indexes; 64 → 256 MB was 59 s → 55 s at 1 M
 
     def compare_with(self, stored: StoredInOrder) -> None:
-        self.writer.pending = self.writer.keeper.pending = ComparedRows(stored)
+        """Send the append-only rows to `stored` (before any event is applied)."""
+        self.writer = ViewWriter(ComparedRows(stored))
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         return self.leaves
