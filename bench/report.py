@@ -392,10 +392,11 @@ def audit_rows(audit: dict[str, Any]) -> list[Row]:
         ),
     ]
     for name, label in (
+        ("fast_rate", "verify: fast path (append-only views compared in write order)"),
         ("verify_log_rate", "verify_log (the leaf check alone)"),
-        ("rebuild_rate", "verify: every view rebuilt into a private file"),
-        ("compare_rate", "verify: compare_views (stored vs rebuilt)"),
-        ("total_rate", "verify: rebuild + compare, in-process"),
+        ("rebuild_rate", "verify, full rebuild: every view into a private file"),
+        ("compare_rate", "verify, full rebuild: compare_views (stored vs rebuilt)"),
+        ("total_rate", "verify, full rebuild: rebuild + compare, in-process"),
     ):
         rows.append(
             row(
