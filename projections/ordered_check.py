@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from projections.ledger_views import APPLICATION_NAME, ScratchViews
+from projections.ledger_views import ScratchViews
 from projections.merkle import NodeStoreTree, tree_root
 from projections.pending_rows import PendingRows
 from projections.sql import SqlCursor
@@ -45,20 +45,12 @@ class RowsDiffer(Exception):
 class StoredInOrder:
     """The stored append-only views read alongside a rebuild, one cursor per view (one per
     level of the Merkle log), on a connection that has the stored file attached as
-    `stored` and holds one read transaction open."""
+    `stored` and holds one read transaction open (`verification.beside_a_snapshot`)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.cursors: dict[tuple[str, int], sqlite3.Cursor] = {}
         self.seen: Counter[str] = Counter()
-
-    def position(self) -> int:
-        """The stored views' tracked position, in the same snapshot as their rows."""
-        row = self.db.execute(
-            "SELECT MAX(notification_id) FROM stored.tracking WHERE application_name=?",
-            (APPLICATION_NAME,),
-        ).fetchone()
-        return int(row[0] or 0)
 
     def expect(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         """The next stored rows of `table` are `rows`; raises RowsDiffer if not."""

@@ -31,7 +31,7 @@ from eventsourcing.persistence import InfrastructureFactory, Notification
 
 from projections.audit_log import MerkleLog
 from projections.claim_state import canonical_bytes, leaf_hash
-from projections.ledger_views import BaseLedgerViews, LedgerViews, ScratchViews
+from projections.ledger_views import APPLICATION_NAME, BaseLedgerViews, LedgerViews, ScratchViews
 from projections.merkle import InMemoryTree
 from projections.ordered_check import IN_WRITE_ORDER, ComparedViews, StoredInOrder
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
@@ -251,7 +251,30 @@ def verify_store(
 def verify_by_full_rebuild(
     app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
 ) -> Verified | Divergence:
-    """Every view rebuilt into a private file and compared with the stored one by key."""
+    """Every view rebuilt into a private file and compared with the stored one by key,
+    the first divergence named. A SQLite views file is read in one snapshot, as in
+    `check_in_write_order`."""
+    stored_file = sqlite_file_of(views)
+    if stored_file is None:
+        return rebuild_and_compare(app, views, on_progress)
+    with beside_a_snapshot(stored_file, ScratchViews) as (rebuilt, db, until):
+        stopped = apply_stored(app, rebuilt, until, on_progress, sealed_leaf_of(views))
+        if stopped is not None:
+            return stopped
+        for table in VIEW_TABLES:
+            names = column_names(rebuilt, table)
+            pair = first_difference_attached(db, table, names)
+            if pair is not None:
+                return difference_message(table, names, *pair)
+        size, root = MerkleLog(rebuilt).root()
+        return Verified(size, root.hex())
+
+
+def rebuild_and_compare(
+    app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
+) -> Verified | Divergence:
+    """`verify_by_full_rebuild` for views that are not a SQLite file (PostgreSQL): both
+    sides read in key order."""
     until = views.position()
     with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
         if isinstance(rebuilt, Divergence):
@@ -267,28 +290,48 @@ def check_in_write_order(
     app: Application[Any], stored_file: str, on_progress: Progress | None = None
 ) -> Verified | None:
     """`verify`'s fast path (`projections.ordered_check`): the size and root of the log when
-    every stored view equals its rebuild, None when this cannot show it. The stored file
-    is read in one snapshot: its tracked position, its rows, its other views' joins."""
+    every stored view equals its rebuild, None when this cannot show it."""
+    with beside_a_snapshot(stored_file, ComparedViews) as (rebuilt, db, until):
+        assert isinstance(rebuilt, ComparedViews)
+        stored = StoredInOrder(db)
+        rebuilt.compare_with(stored)
+        if apply_stored(app, rebuilt, until, on_progress) is not None:
+            return None
+        if not stored.all_seen():
+            return None
+        for table in VIEW_TABLES:
+            if table in IN_WRITE_ORDER:
+                continue
+            if first_difference_attached(db, table, column_names(rebuilt, table)):
+                return None
+        return Verified(rebuilt.leaves, rebuilt.root().hex())
+
+
+@contextmanager
+def beside_a_snapshot(
+    stored_file: str, kind: type[LedgerViews]
+) -> Iterator[tuple[LedgerViews, sqlite3.Connection, int]]:
+    """Fresh views of `kind` in a private scratch file (deleted afterwards), a connection
+    to that file with the stored views file attached read-only as `stored`, and the
+    stored views' tracked position.
+
+    The connection holds one read transaction from that position's read to the end, so
+    the stored rows compared are those of that position even while a server goes on
+    projecting. SQLite starts a database's snapshot at the first statement that reads
+    it: the scratch file (`main`) must be read only after the rebuild is written."""
     directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
     rebuilt_file = str(directory / "rebuilt.views.db")
-    rebuilt = private_views(rebuilt_file, ComparedViews)
-    assert isinstance(rebuilt, ComparedViews)
+    rebuilt = private_views(rebuilt_file, kind)
     try:
         with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True, isolation_level=None)) as db:
             db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
-            db.execute("BEGIN")  # the rebuild (`main`) is read only at the end, when written
-            stored = StoredInOrder(db)
-            rebuilt.compare_with(stored)
-            if apply_stored(app, rebuilt, stored.position(), on_progress) is not None:
-                return None
-            if not stored.all_seen():
-                return None
-            for table in VIEW_TABLES:
-                if table in IN_WRITE_ORDER:
-                    continue
-                if first_difference_attached(db, table, column_names(rebuilt, table)):
-                    return None
-            return Verified(rebuilt.leaves, rebuilt.root().hex())
+            db.execute("BEGIN")
+            (until,) = db.execute(
+                "SELECT COALESCE(MAX(notification_id), 0) FROM stored.tracking "
+                "WHERE application_name=?",
+                (APPLICATION_NAME,),
+            ).fetchone()
+            yield rebuilt, db, int(until)
     finally:
         rebuilt.close()
         shutil.rmtree(directory, ignore_errors=True)
