@@ -1,5 +1,6 @@
 """`verify`'s fast path on SQLite: the rebuild's rows of the append-only views are compared
-with the stored ones in the order the projection writes them, instead of being written.
+with the stored ones in the order the projection writes them, instead of being written,
+in two halves that can run side by side.
 
 `event_index`, `claim_versions` and `merkle_nodes` only ever grow, in event order, from
 the one projection: `event_index` in position order (its key), `claim_versions` in rowid
@@ -7,21 +8,28 @@ order, each level of the Merkle log in start order. A rebuild that yields as man
 equal one by one in that order, has rebuilt the same view. Writing those rows (the feed's
 data and each claim version's state, about 1 kB an event, under random-key indexes) was
 most of a private rebuild's cost at a million events; read in order they cost a scan.
-The other views are rebuilt into the scratch file as before (the projection reads them
-back) and compared with joins on their keys.
 
-The check answers only "equal" or "not shown equal". Anything else, a difference or a
-store whose rows are right but not in write order, sends `verify` to the full rebuild,
-which names the first divergence. Everything is read in one snapshot of the stored file.
+- The **log half** (`LogInOrder`) recomputes each stored event's feed row and leaf and
+  appends it to a Merkle log, and compares them with the stored feed and Merkle nodes.
+- The **views half** (`ComparedViews`) replays the stored feed rows, read back as the
+  events they index, through the projection's handlers into scratch views: claim
+  versions are compared in write order, the other views (which the projection reads
+  back) are written and compared by key afterwards.
+
+When the log half shows the stored feed equal to the stored events, the views half has
+replayed the events themselves. The halves only answer "equal" or "not shown equal";
+anything else, a difference or a store whose rows are right but not in write order, sends
+`verify` to the full rebuild, which names the first divergence.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from projections.claim_state import loads
 from projections.ledger_views import ScratchViews
 from projections.merkle import NodeStoreTree, tree_root
 from projections.pending_rows import PendingRows
@@ -30,12 +38,28 @@ from projections.view_writer import Applied, ViewWriter
 
 Cursor = Any
 
-# Each append-only view as the projection writes it: in order, from the stored file.
+# The Merkle nodes of a log of `:leaves` leaves (a later snapshot may hold more).
+IN_LOG = "level BETWEEN 0 AND 62 AND start >= 0 AND start + (1 << level) <= :leaves"
+# Each append-only view as the projection writes it, from the stored file (attached as
+# `stored`), and how many rows it has, up to the position checked (`:until`, where the
+# log has `:leaves` leaves); `:level` is a level of the Merkle log. The log half may read
+# a later snapshot than the views half: `nothing_beyond` checks the rest in the views'.
 IN_WRITE_ORDER = {
-    "event_index": "SELECT * FROM stored.event_index ORDER BY position",
-    "claim_versions": "SELECT * FROM stored.claim_versions ORDER BY rowid",
-    "merkle_nodes": "SELECT * FROM stored.merkle_nodes WHERE level=? ORDER BY start",
+    "event_index": (
+        "SELECT * FROM stored.event_index WHERE position <= :until ORDER BY position",
+        "SELECT COUNT(*) FROM stored.event_index WHERE position <= :until",
+    ),
+    "merkle_nodes": (
+        f"SELECT * FROM stored.merkle_nodes WHERE level = :level AND {IN_LOG} ORDER BY start",
+        f"SELECT COUNT(*) FROM stored.merkle_nodes WHERE {IN_LOG}",
+    ),
+    "claim_versions": (
+        "SELECT * FROM stored.claim_versions ORDER BY rowid",
+        "SELECT COUNT(*) FROM stored.claim_versions",
+    ),
 }
+LOG_TABLES = ("event_index", "merkle_nodes")
+VIEWS_TABLES = ("claim_versions",)
 
 
 class RowsDiffer(Exception):
@@ -43,14 +67,16 @@ class RowsDiffer(Exception):
 
 
 class StoredInOrder:
-    """The stored append-only views read alongside a rebuild, one cursor per view (one per
+    """Stored append-only views read alongside a rebuild, one cursor per view (one per
     level of the Merkle log), on a connection that has the stored file attached as
     `stored` and holds one read transaction open (`verification.beside_a_snapshot`)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, tables: Sequence[str], **limits: int) -> None:
         self.db = db
+        self.tables = tables
+        self.limits = limits
         self.cursors: dict[tuple[str, int], sqlite3.Cursor] = {}
-        self.seen: Counter[str] = Counter()
+        self.seen = dict.fromkeys(tables, 0)
 
     def expect(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         """The next stored rows of `table` are `rows`; raises RowsDiffer if not."""
@@ -66,8 +92,7 @@ class StoredInOrder:
     def _expect(self, table: str, level: int, rows: list[tuple[Any, ...]]) -> None:
         cursor = self.cursors.get((table, level))
         if cursor is None:
-            parameters = (level,) if table == "merkle_nodes" else ()
-            cursor = self.db.execute(IN_WRITE_ORDER[table], parameters)
+            cursor = self.db.execute(IN_WRITE_ORDER[table][0], {**self.limits, "level": level})
             self.cursors[table, level] = cursor
         if cursor.fetchmany(len(rows)) != rows:
             raise RowsDiffer(table)
@@ -75,51 +100,50 @@ class StoredInOrder:
 
     def all_seen(self) -> bool:
         """No stored row is left over: each view has exactly as many rows as were expected."""
-        for table in IN_WRITE_ORDER:
-            (count,) = self.db.execute(f"SELECT COUNT(*) FROM stored.{table}").fetchone()
+        for table in self.tables:
+            (count,) = self.db.execute(IN_WRITE_ORDER[table][1], self.limits).fetchone()
             if count != self.seen[table]:
                 return False
         return True
 
 
 class ComparedRows(PendingRows):
-    """Pending rows whose append-only views go to `StoredInOrder` instead of the database."""
+    """Pending rows whose append-only views in `stored` are compared, not written."""
 
     def __init__(self, stored: StoredInOrder) -> None:
         super().__init__()
         self.stored = stored
 
     def flush(self, c: Cursor) -> None:
-        for table in IN_WRITE_ORDER:
+        for table in self.stored.tables:
             rows = self.inserts.pop(table, None)
             if rows:
                 self.stored.expect(table, rows)
         super().flush(c)
 
 
-class ComparedViews(ScratchViews):
-    """Scratch views that write only what the projection reads back; `compare_with` sends
-    the append-only views' rows to the stored ones. The log's size is counted here, as
-    `event_index` stays empty (the projection never reads it back otherwise)."""
+class LogInOrder:
+    """The log half: each stored event's feed row and leaf, recomputed, and the Merkle log
+    they make, compared in write order with the stored feed and nodes up to `until`."""
 
-    leaves = 0
-    cache_kib = 128 * 1024  # the rebuilt claims' indexes; 64 → 256 MB was 59 s → 55 s at 1 M
+    def __init__(self, db: sqlite3.Connection, until: int) -> None:
+        self.stored = StoredInOrder(db, LOG_TABLES, until=until, leaves=log_size(db, until))
+        self.writer = ViewWriter(ComparedRows(self.stored))
+        self.leaves = 0
 
-    def compare_with(self, stored: StoredInOrder) -> None:
-        """Send the append-only rows to `stored` (before any event is applied)."""
-        self.writer = ViewWriter(ComparedRows(stored))
+    def check(self, records: Sequence[Applied]) -> None:
+        """The next events, in position order; raises RowsDiffer at a difference."""
+        for record in records:
+            self.writer.index_and_seal(None, record, self.leaves)
+            self.leaves += 1
+        self.writer.pending.flush(None)
 
-    def next_leaf_index(self, c: SqlCursor) -> int:
-        return self.leaves
-
-    def _apply_records(self, records: Sequence[Applied]) -> int:
-        position = super()._apply_records(records)
-        self.leaves += len(records)
-        return position
-
-    def root(self) -> bytes:
-        """The root of the rebuilt log, from the last node of each level (the Merkle
-        frontier the writer keeps): exactly the subtrees a root at this size reads."""
+    def root(self) -> bytes | None:
+        """The root of the recomputed log, if every stored row was seen; else None.
+        From the last node of each level (the writer's Merkle frontier): exactly the
+        subtrees a root at this size reads."""
+        if not self.stored.all_seen():
+            return None
         frontier = self.writer.frontier
 
         def node(level: int, start: int) -> bytes:
@@ -129,3 +153,55 @@ class ComparedViews(ScratchViews):
             return hash_
 
         return tree_root(NodeStoreTree(node), self.leaves)
+
+
+def log_size(db: sqlite3.Connection, until: int) -> int:
+    """How many leaves the stored feed has up to `until`."""
+    (leaves,) = db.execute(IN_WRITE_ORDER["event_index"][1], {"until": until}).fetchone()
+    return int(leaves)
+
+
+def nothing_beyond(db: sqlite3.Connection, until: int) -> bool:
+    """In the snapshot of the stored views at `until`, no feed row lies beyond it and no
+    Merkle node beyond the log's size there."""
+    limits = {"until": until, "leaves": log_size(db, until)}
+    (later,) = db.execute(
+        "SELECT COUNT(*) FROM stored.event_index WHERE position > :until", limits
+    ).fetchone()
+    (outside,) = db.execute(
+        f"SELECT COUNT(*) FROM stored.merkle_nodes WHERE NOT ({IN_LOG})", limits
+    ).fetchone()
+    return bool(later == 0 and outside == 0)
+
+
+class ViewsOnlyWriter(ViewWriter):
+    """The projection without the feed and the Merkle log (the log half checks those)."""
+
+    def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+        self.project(c, e)
+
+
+class ComparedViews(ScratchViews):
+    """Scratch views for the views half: they write only what the projection reads back,
+    and `compare_with` sends claim versions to the stored ones."""
+
+    cache_kib = 128 * 1024  # the rebuilt claims' indexes; 64 → 256 MB was 59 s → 55 s at 1 M
+
+    def compare_with(self, stored: StoredInOrder) -> None:
+        """Send the append-only rows to `stored` (before any event is applied)."""
+        self.writer = ViewsOnlyWriter(ComparedRows(stored))
+
+    def next_leaf_index(self, c: SqlCursor) -> int:
+        return 0  # no feed rows here: the log half counts the leaves
+
+
+def feed_records(db: sqlite3.Connection, until: int, batch: int) -> Any:
+    """The stored feed up to `until`, in batches of `Applied`: the events as the feed
+    row of each shows it (the log half checks those rows against the stored events)."""
+    cursor = db.execute(
+        "SELECT position, stream, version, type, recorded_at, actor, data "
+        "FROM stored.event_index WHERE position <= ? ORDER BY position",
+        (until,),
+    )
+    while rows := cursor.fetchmany(batch):
+        yield [Applied(p, s, v, t, r, a, loads(d)) for p, s, v, t, r, a, d in rows]

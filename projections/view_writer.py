@@ -103,6 +103,17 @@ class ViewWriter:
 
     def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
+        self.index_and_seal(c, e, leaf_index)
+        self.project(c, e)
+
+    def project(self, c: Cursor, e: Applied) -> None:
+        """The rows of the views other than the feed and the Merkle log."""
+        handler = self.handlers.get(e.type)
+        if handler is not None:
+            handler(c, e)
+
+    def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+        """The event's feed row, and its leaf appended to the Merkle log."""
         data_json = dumps(e.data)
         canonical = canonical_envelope(
             e.stream, e.version, e.type, e.recorded_at, e.actor, data_json
@@ -123,9 +134,6 @@ class ViewWriter:
             ),
         )
         self.seal(c, leaf_index, bytes.fromhex(leaf))
-        handler = self.handlers.get(e.type)
-        if handler is not None:
-            handler(c, e)
 
     def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
         """Append the leaf to the Merkle log, storing the subtrees it completes."""

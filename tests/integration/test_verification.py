@@ -29,6 +29,7 @@ from api.settings import Settings
 from domain.claims import ClaimFields
 from domain.event_data import rfc3339
 from domain.values import Qualifier, Reliability, Role
+from projections import verification
 from projections.audit_log import MerkleLog
 from projections.merkle import root as merkle_root
 from projections.queries import LedgerQueries
@@ -749,8 +750,17 @@ VIEW_EDITS = {
 }
 
 
+@pytest.fixture(params=["log half here", "log half in a process"])
+def log_half(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the fast path checks the log: in this process, or in a second one beside the
+    views half (as it does from verification.PARALLEL_FROM events on)."""
+    parallel = request.param == "log half in a process"
+    monkeypatch.setattr(verification, "PARALLEL_FROM", 0 if parallel else 10**12)
+    return str(request.param)
+
+
 def test_the_fast_path_and_the_full_rebuild_agree_on_a_clean_store(
-    opened: Callable[[], Store],
+    opened: Callable[[], Store], log_half: str
 ) -> None:
     store = opened()
 
@@ -776,6 +786,20 @@ def fast_then_verify(store: Store) -> tuple[Verified | None, Verified | Divergen
 def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
     files: Files, opened: Callable[[], Store], edit: str
 ) -> None:
+    check_an_edited_view(files, opened, edit)
+
+
+@pytest.mark.parametrize(
+    "edit", ["feed data", "feed row deleted", "merkle node added", "claim version added"]
+)
+def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_view(
+    files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
+    check_an_edited_view(files, opened, edit)
+
+
+def check_an_edited_view(files: Files, opened: Callable[[], Store], edit: str) -> None:
     execute(files.views, VIEW_EDITS[edit])
     store = opened()
 
@@ -791,6 +815,18 @@ def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
 def test_the_fast_path_does_not_pass_an_edited_event_and_verify_names_it(
     files: Files, opened: Callable[[], Store], edit: str
 ) -> None:
+    check_an_edited_event(files, opened, edit)
+
+
+@pytest.mark.parametrize("edit", ["a recorded value changed", "a deleted event"])
+def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_event(
+    files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
+    check_an_edited_event(files, opened, edit)
+
+
+def check_an_edited_event(files: Files, opened: Callable[[], Store], edit: str) -> None:
     if edit == "a deleted event":
         event = stored_events(files)[9]
         execute(files.events, "DELETE FROM stored_events WHERE rowid=?", event.position)
@@ -825,7 +861,7 @@ def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
     assert checked == Verified(size, root.hex())
 
 
-@pytest.mark.parametrize("path", ["fast path", "full rebuild"])
+@pytest.mark.parametrize("path", ["fast path", "fast path, log half in a process", "full rebuild"])
 def test_verify_reads_the_stored_views_in_one_snapshot(
     files: Files, opened: Callable[[], Store], path: str
 ) -> None:
@@ -840,8 +876,9 @@ def test_verify_reads_the_stored_views_in_one_snapshot(
             store.ledger.record_claims([new_claim(KILLED, "7", "isw")], ACTOR)
             applied.append(store.runner.catch_up())
 
-    if path == "fast path":
-        checked = check_in_write_order(store.ledger, str(files.views), project_more)
+    if path.startswith("fast path"):
+        parallel = path.endswith("in a process")
+        checked = check_in_write_order(store.ledger, str(files.views), project_more, parallel)
     else:
         checked = verify_by_full_rebuild(store.ledger, store.views, project_more)
 
