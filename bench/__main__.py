@@ -51,16 +51,18 @@ class Config:
     write_claims: int  # in-process writes, per run and per variant
     audit: AuditConfig
     ingest_claims: int = 10_000  # batch ingest: claims per variant per run
-    ingest_seconds: float = 3.0  # POST /v1/claims/batch, per run and per server
-    read_seconds: float = 1.5  # each timed read phase (store of 100,000 claims), per run
-    read_warmup: float = 0.3
+    ingest_seconds: float = 1.5  # POST /v1/claims/batch, per run and per server
+    read_seconds: float = 0.7  # each timed read phase (store of 100,000 claims), per run
+    read_warmup: float = 0.1
 
 
+# Quick mode: under 2 minutes on the 2-core machine (about 100 s idle). Every figure
+# keeps its runs (3; proof serving 1) and its same-run baseline, in shorter windows.
 QUICK = Config(
     "quick",
     runs=3,
-    http_seconds=3.0,
-    http_warmup=0.5,
+    http_seconds=1.5,
+    http_warmup=0.2,
     claims=5_000,
     hot_claims=2_000,
     write_claims=500,
@@ -71,8 +73,8 @@ QUICK = Config(
         verify_cli_runs=1,
         proof_calls=2_000,
         http_runs=1,
-        http_seconds=2.0,
-        http_warmup=0.3,
+        http_seconds=0.6,
+        http_warmup=0.1,
     ),
 )
 FULL = Config(
@@ -134,7 +136,8 @@ def http_context(http: list[dict[str, Any]]) -> list[str]:
     start = median([run["server_start_s"] for run in http])
     lines.append(
         f"POSTs spread over {BENCH_METRICS} metrics; requests carry an issued contributor "
-        f"key; server start (demo seed loaded) median {start:.2f} s."
+        f"key; server start (on a copy of a store holding the demo seed and those metrics) "
+        f"median {start:.2f} s."
     )
     return lines
 
@@ -329,11 +332,22 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     context: list[str] = []
     document: dict[str, Any] = {}
+    part_seconds: dict[str, float] = {}
+    part_begun = time.perf_counter()
+
+    def part_done(part: str) -> None:
+        nonlocal part_begun
+        now = time.perf_counter()
+        part_seconds[part] = now - part_begun
+        part_begun = now
+        say(f"part {part} took {part_seconds[part]:.1f} s")
+
     if "http" in args.only:
         http = run_http(config.runs, config.http_seconds, config.http_warmup, say)
         rows += http_rows(http)
         context += http_context(http)
         document["http_runs"] = http
+        part_done("http")
     if "ingest" in args.only:
         ingest = run_ingest(
             config.ingest_claims, config.runs, config.ingest_seconds, config.http_warmup, say
@@ -341,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += ingest_rows(ingest)
         context += ingest_context(ingest)
         document["ingest"] = ingest
+        part_done("ingest")
     if "reads" in args.only:
         reads = run_reads(
             config.runs, config.read_seconds, config.read_warmup, args.read_store, say
@@ -348,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += read_rows(reads)
         context += read_context(reads)
         document["reads"] = reads
+        part_done("reads")
     if "projection" in args.only:
         projection = run_projection(
             config.claims, config.hot_claims, config.write_claims, config.runs, say
@@ -355,16 +371,19 @@ def main(argv: list[str] | None = None) -> int:
         rows += projection_rows(projection)
         context += projection_context(projection)
         document["projection"] = projection
+        part_done("projection")
     if "audit" in args.only:
         audit = run_audit(config.audit, args.audit_store, say)
         rows += audit_rows(audit)
         context += audit_context(audit)
         document["audit"] = audit
+        part_done("audit")
     if "postgres" in args.only:
         pg = run_postgres(config.runs, config.http_seconds, config.http_warmup, config.claims, say)
         rows += postgres_rows(pg)
         context += postgres_context(pg)
         document["postgres"] = pg
+        part_done("postgres")
     machine["load_average_at_end"] = load_average()
     machine["git_at_end"] = git_revision(ROOT)  # others may commit while this runs
     elapsed = time.perf_counter() - begun
@@ -390,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in context:
         print(line)
+    print("Parts took: " + ", ".join(f"{k} {v:.1f} s" for k, v in part_seconds.items()) + ".")
     print(f"Took {elapsed:.0f} s.")
 
     if not args.no_save:
@@ -402,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             "parts": list(args.only),
             "started_at": started_at.isoformat(),
             "elapsed_s": elapsed,
+            "part_seconds": part_seconds,
             "config": asdict(config),
             "machine": machine,
             "figures": [r.as_dict() for r in rows],

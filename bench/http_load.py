@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -121,6 +123,13 @@ async def _drive(
     ), errors[:5]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client (plain HTTP never uses it): httpx otherwise
+    builds one per client, about 14 ms each here, 0.4 s before each 32-client phase."""
+    return ssl.create_default_context()
+
+
 def run_phase(
     base_url: str,
     headers: dict[str, str],
@@ -150,6 +159,7 @@ def run_phase(
                         limits=limits,
                         timeout=httpx.Timeout(30.0),
                         trust_env=False,  # never through a proxy
+                        verify=tls_context(),
                     )
                 )
                 for _ in range(phase.clients)

@@ -10,7 +10,8 @@ inserts of the same stored rows in one transaction, measured in the same run.
   in one transaction, and commits.
 - In-process: `Ledger.record_claims` on a new store, 1,000 claims a call (what the
   batch route and the import do after parsing), projections not running.
-- HTTP: `claimledger serve` on a new store (demo seed, the benchmark's metrics), 2
+- HTTP: `claimledger serve` on a new store (a copy of one holding the demo seed and the
+  benchmark's metrics, prepared once in this process, as for every server here), 2
   keep-alive clients each posting JSON arrays of 1,000 claims, closed loop, for the
   phase's time; claims/s counts the claims of 201 answers. The server projects them as
   they come (its runner in the same process), as it does in production; a second server
@@ -33,9 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from api.demo import load_demo
 from api.requests import RecordClaimRequest
-from bench.http_bench import BENCH_METRICS, claim, define_bench_metrics, issue_contributor_key
+from bench.http_bench import Stopping, claim, copy_store, issue_contributor_key, prepared_store
 from bench.http_load import Phase, post_json, run_phase
 from bench.server import Server, claimledger_command
 from domain.claims import ClaimFields
@@ -55,13 +55,6 @@ def batch_body(n: int) -> list[dict[str, Any]]:
 
 def claim_fields(count: int) -> list[ClaimFields]:
     return [RecordClaimRequest.model_validate(claim(n)).to_fields() for n in range(count)]
-
-
-def prepare_ledger(ledger: Ledger) -> None:
-    """The demo seed's sources and metrics, and the benchmark's metrics."""
-    load_demo(ledger)
-    for m in range(BENCH_METRICS):
-        ledger.define_metric(f"bench/m{m:03d}", f"Bench metric {m}", "people", None, ACTOR)
 
 
 def stored_rows(ledger: Ledger, fields: list[ClaimFields]) -> list[tuple[str, int, str, bytes]]:
@@ -101,11 +94,10 @@ def raw_insert_rate(directory: Path, create: str, rows: list[tuple[str, int, str
     return len(rows) / elapsed
 
 
-def record_rate(directory: Path, fields: list[ClaimFields]) -> float:
+def record_rate(prepared: Path, directory: Path, fields: list[ClaimFields]) -> float:
     """Claims per second through `Ledger.record_claims`, BATCH a call, on a new store."""
-    store = open_sqlite_store(str(directory / "ledger.db"))
+    store = open_sqlite_store(str(copy_store(prepared, directory)))
     try:
-        prepare_ledger(store.ledger)
         begun = time.perf_counter()
         for start in range(0, len(fields), BATCH):
             store.ledger.record_claims(fields[start : start + BATCH], ACTOR)
@@ -114,19 +106,14 @@ def record_rate(directory: Path, fields: list[ClaimFields]) -> float:
         store.close()
 
 
-def import_rate(directory: Path, count: int) -> dict[str, float]:
+def import_rate(prepared: Path, directory: Path, count: int) -> dict[str, float]:
     """`claimledger import` of `count` claims on a new prepared store: wall time."""
-    store = open_sqlite_store(str(directory / "ledger.db"))
-    try:
-        prepare_ledger(store.ledger)
-        store.runner.catch_up()
-    finally:
-        store.close()
+    database = copy_store(prepared, directory)
     lines = directory / "claims.jsonl"
     lines.write_text("".join(json.dumps(claim(n)) + "\n" for n in range(count)))
     env = dict(os.environ)
     env.update(
-        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{directory / 'ledger.db'}",
+        CLAIMLEDGER_DATABASE_URL=f"sqlite:///{database}",
         CLAIMLEDGER_PROJECTIONS="worker",
     )
     command = [*claimledger_command(), "import", str(lines), "--batch-size", str(BATCH)]
@@ -138,16 +125,25 @@ def import_rate(directory: Path, count: int) -> dict[str, float]:
     return {"wall_s": wall, "rate": count / wall}
 
 
-def http_rate(directory: Path, seconds: float, warmup: float, projections: str) -> dict[str, Any]:
+def http_rate(
+    prepared: Path,
+    directory: Path,
+    seconds: float,
+    warmup: float,
+    projections: str,
+    stopping: Stopping,
+) -> dict[str, Any]:
     extra = {"CLAIMLEDGER_PROJECTIONS": projections}
-    with Server(directory, extra_env=extra) as server:
+    database = copy_store(prepared, directory)
+    server = Server(directory, database=database, demo=False, extra_env=extra)
+    with stopping.serving(server):
         admin = {"Authorization": f"Bearer {server.admin_key}"}
-        define_bench_metrics(server, admin)
         if projections == "api":
             headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
             server.wait_caught_up()
         else:  # no runner here: an issued key would never reach the views
             headers = admin
+        stopping.wait()  # the previous server is gone before anything is timed
         phase = Phase(
             f"batch@{HTTP_CLIENTS}", post_json("/v1/claims/batch", batch_body), HTTP_CLIENTS, 201
         )
@@ -178,9 +174,11 @@ def library_create_statement(directory: Path) -> str:
 
 def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="claimledger-ingest-") as tmp:
+    tmp_dir = tempfile.TemporaryDirectory(prefix="claimledger-ingest-")
+    with tmp_dir as tmp, Stopping() as stopping:  # servers stopped before the files go
         root = Path(tmp)
         create = library_create_statement(root)
+        prepared = prepared_store(root / "prepared")
         fields = claim_fields(claims)
         scratch = Ledger()  # the mapper only: the bytes are the same on any store
         rows = stored_rows(scratch, fields)
@@ -189,10 +187,13 @@ def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) 
         for r in range(runs):
             run: dict[str, Any] = {"claims": claims}
             run["raw_rate"] = raw_insert_rate(root, create, rows)
-            run["record_rate"] = record_rate(root / f"record-{r}", fields)
-            run["import"] = import_rate(root / f"import-{r}", claims)
-            run["http"] = http_rate(root / f"http-{r}", seconds, warmup, "api")
-            run["http_worker"] = http_rate(root / f"http-worker-{r}", seconds, warmup, "worker")
+            run["record_rate"] = record_rate(prepared, root / f"record-{r}", fields)
+            run["import"] = import_rate(prepared, root / f"import-{r}", claims)
+            run["http"] = http_rate(prepared, root / f"http-{r}", seconds, warmup, "api", stopping)
+            run["http_worker"] = http_rate(
+                prepared, root / f"http-worker-{r}", seconds, warmup, "worker", stopping
+            )
+            stopping.wait()
             run["raw_rate_after"] = raw_insert_rate(root, create, rows)
             results.append(run)
             say(

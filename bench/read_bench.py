@@ -4,7 +4,8 @@ same server in the same run.
 
 The store is built through the ledger as bench.audit_bench builds its own (50 sources
 rated once, 1,000 metrics, claims round-robin over the metrics in `record_claims` calls
-of 1,000, then projected), once per invocation or kept with `--read-store DIR`. Each run
+of 1,000, projected by a second process as they are recorded), once per invocation or
+kept with `--read-store DIR`. Each run
 serves a fresh copy of it (`claimledger serve` without the demo), issues a key, and
 drives, in this order: /healthz at 32 and 4 clients, the estimate at 32 and 4 (each
 request the next metric, so all 1,000 are read), the estimate `?known_at=` the time the
@@ -15,7 +16,6 @@ one request helps the next).
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,8 +26,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.audit_bench import METRICS, build_store, events_path, prelude_events
-from bench.http_bench import issue_contributor_key
+from bench.audit_bench import METRICS, build_store, prelude_events
+from bench.http_bench import Stopping, copy_store, issue_contributor_key
 from bench.http_load import Phase, PhaseResult, Send, get, run_phase
 from bench.server import Server
 
@@ -69,15 +69,6 @@ PHASES: list[tuple[str, Callable[[], Phase]]] = [
 ]
 
 
-def copy_store(source: Path, target: Path) -> Path:
-    """A copy of a built store's files (events, views) to serve; returns its events file."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in source.iterdir():
-        if path.name.startswith("ledger"):
-            shutil.copy2(path, target / path.name)
-    return events_path(target)
-
-
 @contextmanager
 def store_directory(kept: Path | None) -> Iterator[Path]:
     if kept is not None:
@@ -110,11 +101,16 @@ def run_reads(
 ) -> dict[str, Any]:
     events = CLAIMS + prelude_events()
     results: list[dict[str, Any]] = []
-    with store_directory(kept) as directory, tempfile.TemporaryDirectory() as tmp:
-        built = build_store(directory, events, say)
+    with (
+        store_directory(kept) as directory,
+        tempfile.TemporaryDirectory() as tmp,
+        Stopping() as stopping,  # servers stopped before the files go
+    ):
+        built = build_store(directory, events, say, project_alongside=True)
         for r in range(runs):
             database = copy_store(directory, Path(tmp) / f"run-{r}")
-            with Server(Path(tmp) / f"run-{r}", database=database, demo=False) as server:
+            server = Server(Path(tmp) / f"run-{r}", database=database, demo=False)
+            with stopping.serving(server):
                 admin = {"Authorization": f"Bearer {server.admin_key}"}
                 headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
                 server.wait_caught_up()
@@ -126,6 +122,7 @@ def run_reads(
                     "server_start_s": server.started_in,
                     "phases": {},
                 }
+                stopping.wait()  # the previous server is gone before anything is timed
                 for name, make in PHASES:
                     result, errors = run_phase(
                         server.base_url, headers, make(), seconds, warmup, server.pid
