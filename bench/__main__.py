@@ -211,9 +211,10 @@ def audit_context(audit: dict[str, Any]) -> list[str]:
         f"{store['views_bytes'] / 2**20:,.0f} MiB views.",
     ]
     phases = {
+        "fast path": extrapolate_seconds(verify, "fast_s", GOAL_EVENTS),
         "verify_log": extrapolate_seconds(verify, "verify_log_s", GOAL_EVENTS),
-        "rebuild": extrapolate_seconds(verify, "rebuild_s", GOAL_EVENTS),
-        "compare": extrapolate_seconds(verify, "compare_s", GOAL_EVENTS),
+        "full rebuild": extrapolate_seconds(verify, "rebuild_s", GOAL_EVENTS),
+        "its compare": extrapolate_seconds(verify, "compare_s", GOAL_EVENTS),
     }
     cli_1m = GOAL_EVENTS / median([run["rate"] for run in cli])
     decode_1m = GOAL_EVENTS / decode
