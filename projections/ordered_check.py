@@ -69,7 +69,7 @@ class RowsDiffer(Exception):
 class StoredInOrder:
     """Stored append-only views read alongside a rebuild, one cursor per view (one per
     level of the Merkle log), on a connection that has the stored file attached as
-    `stored` and holds one read transaction open (`verification.beside_a_snapshot`)."""
+    `stored` and holds one read transaction open (`replay.beside_a_snapshot`)."""
 
     def __init__(self, db: sqlite3.Connection, tables: Sequence[str], **limits: int) -> None:
         self.db = db

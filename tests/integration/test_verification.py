@@ -29,7 +29,7 @@ from api.settings import Settings
 from domain.claims import ClaimFields
 from domain.event_data import rfc3339
 from domain.values import Qualifier, Reliability, Role
-from projections import verification
+from projections import verify_fast_path
 from projections.audit_log import MerkleLog
 from projections.merkle import root as merkle_root
 from projections.queries import LedgerQueries
@@ -753,9 +753,9 @@ VIEW_EDITS = {
 @pytest.fixture(params=["log half here", "log half in a process"])
 def log_half(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Where the fast path checks the log: in this process, or in a second one beside the
-    views half (as it does from verification.PARALLEL_FROM events on)."""
+    views half (as it does from verify_fast_path.PARALLEL_FROM events on)."""
     parallel = request.param == "log half in a process"
-    monkeypatch.setattr(verification, "PARALLEL_FROM", 0 if parallel else 10**12)
+    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0 if parallel else 10**12)
     return str(request.param)
 
 
@@ -795,7 +795,7 @@ def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
 def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_view(
     files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0)
     check_an_edited_view(files, opened, edit)
 
 
@@ -822,7 +822,7 @@ def test_the_fast_path_does_not_pass_an_edited_event_and_verify_names_it(
 def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_event(
     files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0)
     check_an_edited_event(files, opened, edit)
 
 

@@ -1,0 +1,166 @@
+"""`verify`'s fast path on SQLite (decision 0008): the log half and the views half of
+`projections.ordered_check`, side by side, each in one snapshot of the stored views.
+
+`check_in_write_order` answers the log's size and root when every stored view equals its
+rebuild, and None when it cannot show that; `verification.verify_store` then runs the
+full rebuild, which names the first divergence.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from typing import Any
+
+from eventsourcing.application import Application
+
+from domain.ledger import Ledger
+from projections.ordered_check import (
+    IN_WRITE_ORDER,
+    VIEWS_TABLES,
+    ComparedViews,
+    LogInOrder,
+    StoredInOrder,
+    feed_records,
+    nothing_beyond,
+)
+from projections.replay import (
+    REBUILD_BATCH,
+    Progress,
+    Verified,
+    apply_batch,
+    as_uri,
+    beside_a_snapshot,
+    sqlite_file_of_events,
+    stored_notifications,
+)
+from projections.schema import VIEW_TABLES
+from projections.store import sqlite_env
+from projections.stored_events import applied_from_stored
+from projections.view_comparison import column_names, first_difference_attached
+from projections.view_writer import Applied
+
+# Events from which the log half runs in a second process: below, the process's start
+# (about a second) costs more than it saves.
+PARALLEL_FROM = 50_000
+
+
+def check_in_write_order(
+    app: Application[Any],
+    stored_file: str,
+    on_progress: Progress | None = None,
+    parallel: bool | None = None,
+) -> Verified | None:
+    """`verify`'s fast path (`projections.ordered_check`): the size and root of the log when
+    every stored view equals its rebuild, None when this cannot show it.
+
+    The log half runs in a second process (`parallel`; by default from PARALLEL_FROM
+    events on, when the events are a file), beside the views half here."""
+    with beside_a_snapshot(stored_file, ComparedViews) as (rebuilt, db, until):
+        assert isinstance(rebuilt, ComparedViews)
+        events_file = sqlite_file_of_events(app)
+        if parallel is None:
+            parallel = until >= PARALLEL_FROM
+        if not parallel or events_file is None:
+            views_equal = views_half(rebuilt, db, until, on_progress)
+            logged = log_half(app, db, until) if views_equal else None
+        else:
+            with log_half_in_a_process(events_file, stored_file, until) as logged_there:
+                views_equal = views_half(rebuilt, db, until, on_progress)
+                logged = logged_there() if views_equal else None
+        if not views_equal or logged is None:
+            return None
+        return Verified(*logged)
+
+
+def views_half(
+    rebuilt: ComparedViews, db: sqlite3.Connection, until: int, on_progress: Progress | None
+) -> bool:
+    """The stored feed replayed through the projection's handlers: claim versions equal
+    the stored ones in write order, every other view (but the log's) equal by key."""
+    stored = StoredInOrder(db, VIEWS_TABLES)
+    rebuilt.compare_with(stored)
+    try:
+        for batch in feed_records(db, until, REBUILD_BATCH):
+            if apply_batch(rebuilt, batch) is not None:
+                return False
+            if on_progress is not None:
+                on_progress(len(batch))
+    except Exception:  # a stored feed row that does not decode: the log half's to name
+        return False
+    if not stored.all_seen() or not nothing_beyond(db, until):
+        return False
+    return not any(
+        first_difference_attached(db, table, column_names(rebuilt, table))
+        for table in VIEW_TABLES
+        if table not in IN_WRITE_ORDER
+    )
+
+
+def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple[int, str] | None:
+    """Every stored event up to `until` recomputed into its feed row and leaf, equal to the
+    stored feed and Merkle nodes in write order: the log's size and root, else None."""
+    log = LogInOrder(db, until)
+    batch: list[Applied] = []
+    try:
+        for notification in stored_notifications(app, until):
+            batch.append(applied_from_stored(notification, app.mapper))
+            if len(batch) == REBUILD_BATCH:
+                log.check(batch)
+                batch = []
+        log.check(batch)
+    except Exception:  # a difference, an event that does not decode: the full rebuild names it
+        return None
+    root = log.root()
+    return (log.leaves, root.hex()) if root is not None else None
+
+
+@contextmanager
+def log_half_in_a_process(
+    events_file: str, stored_file: str, until: int
+) -> Iterator[Callable[[], tuple[int, str] | None]]:
+    """`log_half` started in a new Python process (`projections.log_half_process`: this
+    one has threads, and its main module may not be importable twice); yields how to wait
+    for its answer. A process still running (the views half failed) is stopped."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "projections.log_half_process",
+            events_file,
+            stored_file,
+            str(until),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def answer() -> tuple[int, str] | None:
+        out, _ = process.communicate()
+        if process.returncode != 0:
+            return None
+        logged = json.loads(out)
+        return (int(logged[0]), str(logged[1])) if logged is not None else None
+
+    try:
+        yield answer
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def log_half_of_files(events_file: str, stored_file: str, until: int) -> tuple[int, str] | None:
+    """`log_half` opening the events and the stored views itself (in another process)."""
+    ledger = Ledger(env=sqlite_env(events_file, lock_timeout=5))
+    try:
+        with closing(sqlite3.connect(":memory:", isolation_level=None)) as db:
+            db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
+            db.execute("BEGIN")
+            return log_half(ledger, db, until)
+    finally:
+        ledger.close()
