@@ -166,6 +166,7 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
 
     dialect = SQLITE
     cache_kib = 32 * 1024  # see `tune`
+    synchronous = "NORMAL"  # see `tune`
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,7 +178,7 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     @contextmanager
     def sql_transaction(self, commit: bool = False) -> Iterator[SqlCursor]:
         with self.datastore.get_connection(commit=commit) as connection:
-            tune(connection, self.cache_kib)
+            tune(connection, self.cache_kib, self.synchronous)
             with connection.transaction(commit=commit) as c:
                 yield c.sqlite_cursor  # the raw cursor: execute() returns it
 
@@ -266,16 +267,19 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
 
 class ScratchViews(LedgerViews):
     """Views rebuilt only to be compared with the stored ones (verify): without the
-    query-only indexes, with a larger page cache, in a file nobody else opens."""
+    query-only indexes, with a larger page cache, in a file nobody else opens and that
+    is deleted afterwards, so never synced to disk (`synchronous=OFF`: the views half of
+    verify at a million events, 48 s → 38 s)."""
 
     cache_kib = 64 * 1024
+    synchronous = "OFF"
 
     def construct_create_table_statements(self) -> list[str]:
         library = SQLiteTrackingRecorder.construct_create_table_statements(self)
         return [*library, *create_statements(SQLITE, writer_statements())]
 
 
-def tune(connection: SQLiteConnection, cache_kib: int) -> None:
+def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMAL") -> None:
     """Settings for a views connection, once, outside a transaction (SQLite refuses
     `synchronous` inside one). The views are derived data: with WAL and synchronous=
     NORMAL a commit does not wait for fsync; a power cut may lose the last batches but
@@ -285,7 +289,7 @@ def tune(connection: SQLiteConnection, cache_kib: int) -> None:
     if getattr(connection, "claimledger_tuned", False):
         return
     with connection.cursor() as c:
-        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute(f"PRAGMA synchronous={synchronous}")
         c.execute(f"PRAGMA cache_size=-{cache_kib}")
         c.execute("PRAGMA wal_autocheckpoint=16384")
     connection.claimledger_tuned = True  # type: ignore[attr-defined]
