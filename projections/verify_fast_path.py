@@ -9,9 +9,11 @@ full rebuild, which names the first divergence.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -48,6 +50,12 @@ from projections.view_writer import Applied
 # (about a second) costs more than it saves.
 PARALLEL_FROM = 50_000
 
+log = logging.getLogger(__name__)
+
+
+class LogHalfFailed(Exception):
+    """The second process did not answer (it could not start, or it crashed)."""
+
 
 def check_in_write_order(
     app: Application[Any],
@@ -71,7 +79,11 @@ def check_in_write_order(
         else:
             with log_half_in_a_process(events_file, stored_file, until) as logged_there:
                 views_equal = views_half(rebuilt, db, until, on_progress)
-                logged = logged_there() if views_equal else None
+                try:
+                    logged = logged_there() if views_equal else None
+                except LogHalfFailed as failure:  # checked here instead, later
+                    log.warning("%s; checking the log in this process instead", failure)
+                    logged = log_half(app, db, until)
         if not views_equal or logged is None:
             return None
         return Verified(*logged)
@@ -126,32 +138,38 @@ def log_half_in_a_process(
     """`log_half` started in a new Python process (`projections.log_half_process`: this
     one has threads, and its main module may not be importable twice); yields how to wait
     for its answer. A process still running (the views half failed) is stopped."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "projections.log_half_process",
-            events_file,
-            stored_file,
-            str(until),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    with tempfile.TemporaryFile() as errors:  # not a pipe: nobody reads it until the end
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "projections.log_half_process",
+                events_file,
+                stored_file,
+                str(until),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
 
-    def answer() -> tuple[int, str] | None:
-        out, _ = process.communicate()
-        if process.returncode != 0:
-            return None
-        logged = json.loads(out)
-        return (int(logged[0]), str(logged[1])) if logged is not None else None
+        def answer() -> tuple[int, str] | None:
+            out, _ = process.communicate()
+            if process.returncode != 0:
+                errors.seek(0)
+                said = errors.read().decode(errors="replace").strip().splitlines()
+                raise LogHalfFailed(
+                    f"verify's second process exited with status {process.returncode}: "
+                    + (said[-1] if said else "no message")
+                )
+            logged = json.loads(out)
+            return (int(logged[0]), str(logged[1])) if logged is not None else None
 
-    try:
-        yield answer
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        try:
+            yield answer
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 def log_half_of_files(events_file: str, stored_file: str, until: int) -> tuple[int, str] | None:

@@ -861,6 +861,22 @@ def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
     assert checked == Verified(size, root.hex())
 
 
+def test_a_second_process_that_cannot_run_leaves_the_log_half_to_this_one(
+    opened: Callable[[], Store], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No interpreter to start (a frozen build, say): the fast path still answers, with
+    the log checked here after the views, and says why."""
+    store = opened()
+    monkeypatch.setattr(verify_fast_path.sys, "executable", "/bin/false")
+
+    checked = check_in_write_order(store.ledger, store.paths[1], parallel=True)
+
+    size, root = MerkleLog(store.views).root()
+    assert checked == Verified(size, root.hex())
+    assert "verify's second process exited with status 1" in caplog.text
+    assert "checking the log in this process instead" in caplog.text
+
+
 @pytest.mark.parametrize("path", ["fast path", "fast path, log half in a process", "full rebuild"])
 def test_verify_reads_the_stored_views_in_one_snapshot(
     files: Files, opened: Callable[[], Store], path: str
