@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from bench.http_load import Phase, PhaseResult, Send, run_phase
+from bench.http_load import Phase, PhaseResult, Send, announce, run_phases
 from bench.machine import git_revision
 from bench.server import Server, claimledger_command
 from bench.stats import median, percentile
@@ -630,19 +630,15 @@ def proofs_http(
             server.wait_caught_up()
             check_proof_answers(server, size)
             run: dict[str, Any] = {"server_start_s": server.started_in, "phases": {}}
-            for make in proof_phases(size, config.http_clients):
-                result, errors = run_phase(
-                    server.base_url,
-                    {},
-                    make(),
-                    config.http_seconds,
-                    config.http_warmup,
-                    server.pid,
-                )
-                if errors:
-                    raise RuntimeError(f"{result.name}: {result.errors} failed requests: {errors}")
-                run["phases"][result.name] = result.as_dict()
-                say(progress_line(r, runs, result))
+            run["phases"] = run_phases(
+                server.base_url,
+                {},
+                proof_phases(size, config.http_clients),
+                config.http_seconds,
+                config.http_warmup,
+                server.pid,
+                announce(say, progress_line, r, runs),
+            )
         results.append(run)
     return results
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from api.demo import load_demo
-from bench.http_load import Phase, PhaseResult, get, post_json, run_phase
+from bench.http_load import Phase, PhaseResult, announce, get, post_json, run_phases
 from bench.server import Server
 from domain.ledger import Ledger
 from projections.store import open_sqlite_store
@@ -164,14 +164,15 @@ def run_http(
                     if write_path == "group":
                         run["server_start_s"] = server.started_in
                     stopping.wait()  # the previous server is gone before anything is timed
-                    for name, make in PHASES[write_path]:
-                        result, errors = run_phase(
-                            server.base_url, headers, make(), seconds, warmup, server.pid
-                        )
-                        if errors:
-                            raise RuntimeError(f"{name}: {result.errors} failed requests: {errors}")
-                        run["phases"][name] = result.as_dict()
-                        say(progress_line(r, runs, result))
+                    run["phases"] |= run_phases(
+                        server.base_url,
+                        headers,
+                        [make for _, make in PHASES[write_path]],
+                        seconds,
+                        warmup,
+                        server.pid,
+                        announce(say, progress_line, r, runs),
+                    )
                     drained, lag = server.wait_caught_up()
                     prefix = "" if write_path == "group" else "direct_"
                     run[f"{prefix}post_projection_lag_events"] = lag

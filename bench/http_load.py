@@ -10,7 +10,7 @@ import functools
 import itertools
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,3 +170,31 @@ def run_phase(
 
     with asyncio.Runner(loop_factory=LOOP_FACTORY) as runner:
         return runner.run(main())
+
+
+def run_phases(
+    base_url: str,
+    headers: dict[str, str],
+    phases: Iterable[Callable[[], Phase]],
+    seconds: float,
+    warmup: float,
+    server_pid: int | None,
+    on_result: Callable[[PhaseResult], None],
+) -> dict[str, dict[str, Any]]:
+    """`run_phase` for each phase in turn, on one server: each phase's figures by its
+    name. A failed request fails the benchmark (a fast error must not pass as a rate)."""
+    figures: dict[str, dict[str, Any]] = {}
+    for make in phases:
+        result, errors = run_phase(base_url, headers, make(), seconds, warmup, server_pid)
+        if errors:
+            raise RuntimeError(f"{result.name}: {result.errors} failed requests: {errors}")
+        figures[result.name] = result.as_dict()
+        on_result(result)
+    return figures
+
+
+def announce(
+    say: Callable[[str], None], line: Callable[[int, int, PhaseResult], str], r: int, runs: int
+) -> Callable[[PhaseResult], None]:
+    """`run_phases`' `on_result` that says run `r` of `runs`'s progress line."""
+    return lambda result: say(line(r, runs, result))

@@ -28,7 +28,7 @@ import httpx
 
 from bench.audit_bench import METRICS, build_store, prelude_events
 from bench.http_bench import Stopping, copy_store, issue_contributor_key
-from bench.http_load import Phase, PhaseResult, Send, get, run_phase
+from bench.http_load import Phase, PhaseResult, Send, announce, get, run_phases
 from bench.server import Server
 
 Say = Callable[[str], None]
@@ -123,14 +123,15 @@ def run_reads(
                     "phases": {},
                 }
                 stopping.wait()  # the previous server is gone before anything is timed
-                for name, make in PHASES:
-                    result, errors = run_phase(
-                        server.base_url, headers, make(), seconds, warmup, server.pid
-                    )
-                    if errors:
-                        raise RuntimeError(f"{name}: {result.errors} failed requests: {errors}")
-                    run["phases"][name] = result.as_dict()
-                    say(progress_line(r, runs, result))
+                run["phases"] = run_phases(
+                    server.base_url,
+                    headers,
+                    [make for _, make in PHASES],
+                    seconds,
+                    warmup,
+                    server.pid,
+                    announce(say, progress_line, r, runs),
+                )
             results.append(run)
     store = {k: v for k, v in built.items() if k != "git"}
     return {"store": store, "claims": CLAIMS, "metrics": METRICS, "runs": results}
