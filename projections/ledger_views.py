@@ -125,28 +125,45 @@ class BaseLedgerViews:
                 tables[table] = [tuple(row) for row in c.fetchall()]
         return tables
 
-    def rows(self, table: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """A view's rows in key order, read in pages so a large view never sits in memory."""
+    def rows(
+        self, table: str, batch: int = 5000, within: SqlCursor | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """A view's rows in key order, read in pages so a large view never sits in memory:
+        each page in a transaction of its own, or all in the caller's (`within`)."""
         keys = KEY_COLUMNS[table]
         order = ", ".join(keys)
         key_at = [self._column_index(table, k) for k in keys]
         after: tuple[Any, ...] | None = None
+
+        def page_from(c: SqlCursor) -> list[tuple[Any, ...]]:
+            if after is None:
+                c.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT ?", (batch,))
+            else:
+                marks = ", ".join("?" * len(keys))
+                c.execute(
+                    f"SELECT * FROM {table} WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?",
+                    (*after, batch),
+                )
+            return [tuple(row) for row in c.fetchall()]
+
         while True:
-            with self.sql_transaction() as c:
-                if after is None:
-                    c.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT ?", (batch,))
-                else:
-                    marks = ", ".join("?" * len(keys))
-                    c.execute(
-                        f"SELECT * FROM {table} WHERE ({order}) > ({marks}) "
-                        f"ORDER BY {order} LIMIT ?",
-                        (*after, batch),
-                    )
-                page = [tuple(row) for row in c.fetchall()]
+            if within is None:
+                with self.sql_transaction() as c:
+                    page = page_from(c)
+            else:
+                page = page_from(within)
             yield from page
             if len(page) < batch:
                 return
             after = tuple(page[-1][i] for i in key_at)
+
+    def tracked_in(self, c: SqlCursor) -> int:
+        """The tracked position as the caller's transaction sees it (0 before any)."""
+        row = c.execute(
+            f"SELECT MAX(notification_id) FROM {self.tracking_table} WHERE application_name=?",
+            (APPLICATION_NAME,),
+        ).fetchone()
+        return int(row[0] or 0)
 
     def _column_index(self, table: str, column: str) -> int:
         return self.column_names(table).index(column)

@@ -166,13 +166,15 @@ def rebuild_and_compare(
     app: Application[Any], views: BaseLedgerViews, on_progress: Progress | None = None
 ) -> Verified | Divergence:
     """`verify_by_full_rebuild` for views that are not a SQLite file (PostgreSQL): both
-    sides read in key order."""
-    until = views.position()
-    with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
-        if isinstance(rebuilt, Divergence):
-            return rebuilt
-        divergence = compare_views(views, rebuilt)
-        if divergence is not None:
-            return divergence
-        size, root = MerkleLog(rebuilt).root()
-        return Verified(size, root.hex())
+    sides read in key order, the stored views in one read transaction (one snapshot,
+    REPEATABLE READ) from the tracked position's read to the last row compared."""
+    with views.sql_transaction() as snapshot:
+        until = views.tracked_in(snapshot)
+        with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
+            if isinstance(rebuilt, Divergence):
+                return rebuilt
+            divergence = compare_views(views, rebuilt, within=snapshot)
+            if divergence is not None:
+                return divergence
+            size, root = MerkleLog(rebuilt).root()
+            return Verified(size, root.hex())

@@ -16,17 +16,21 @@ from typing import Any
 from projections.ledger_views import BaseLedgerViews
 from projections.replay import Divergence, as_uri, describe, sqlite_file_of
 from projections.schema import KEY_COLUMNS, VIEW_TABLES
+from projections.sql import SqlCursor
 
 
-def compare_views(stored: BaseLedgerViews, rebuilt: BaseLedgerViews) -> Divergence | None:
-    """The first row, in key order, where a stored view differs from its rebuild."""
+def compare_views(
+    stored: BaseLedgerViews, rebuilt: BaseLedgerViews, within: SqlCursor | None = None
+) -> Divergence | None:
+    """The first row, in key order, where a stored view differs from its rebuild; the
+    stored views read in the caller's transaction when `within` is given."""
     in_sqlite = sqlite_file_of(stored), sqlite_file_of(rebuilt)
     for table in VIEW_TABLES:
         names = column_names(stored, table)
-        if in_sqlite[0] is not None and in_sqlite[1] is not None:
+        if within is None and in_sqlite[0] is not None and in_sqlite[1] is not None:
             pair = first_difference_in_sqlite(in_sqlite[0], in_sqlite[1], table, names)
         else:
-            pair = first_difference(stored, rebuilt, table, names)
+            pair = first_difference(stored, rebuilt, table, names, within)
         if pair is not None:
             return difference_message(table, names, *pair)
     return None
@@ -36,11 +40,17 @@ Pair = tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]  # (stored row, reb
 
 
 def first_difference(
-    stored: BaseLedgerViews, rebuilt: BaseLedgerViews, table: str, names: list[str]
+    stored: BaseLedgerViews,
+    rebuilt: BaseLedgerViews,
+    table: str,
+    names: list[str],
+    within: SqlCursor | None = None,
 ) -> Pair | None:
-    """Both sides read in key order, side by side."""
+    """Both sides read in key order, side by side (the stored one `within` the caller's
+    transaction, if given)."""
     key_at = [names.index(k) for k in KEY_COLUMNS[table]]
-    for have, want in itertools.zip_longest(stored.rows(table), rebuilt.rows(table)):
+    pairs = itertools.zip_longest(stored.rows(table, within=within), rebuilt.rows(table))
+    for have, want in pairs:
         if have == want:
             continue
         if want is None or (have is not None and key(have, key_at) < key(want, key_at)):

@@ -18,11 +18,17 @@ from uuid import UUID
 
 import pytest
 
+from projections.audit_log import MerkleLog
 from projections.store import Store, views_path_for
-from projections.verification import compare_views, rebuild_in_memory
+from projections.verification import (
+    Verified,
+    compare_views,
+    rebuild_in_memory,
+    verify_by_full_rebuild,
+)
 
 from .conftest import CLI, StoreAt
-from .test_verification import DEPLOYED, STEPS, Run
+from .test_verification import DEPLOYED, STEPS, Run, new_claim
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +134,26 @@ def test_an_edited_view_row_fails_verify_naming_the_view_and_key(
     line = verify(history, tmp_path).failure_line()
 
     assert expected in line
+
+
+def test_verify_checks_the_log_as_it_was_when_it_began_while_events_keep_coming(
+    history: StoreAt,
+) -> None:
+    """A server projecting new events while verify runs: verify still answers for the
+    position it began at, neither failing on the newer rows nor half seeing them."""
+    store = history.open()
+    size_before, root_before = MerkleLog(store.views).root()
+    projected: list[int] = []
+
+    def project_more(events: int) -> None:  # called after each batch of the replay
+        if not projected:
+            store.ledger.record_claims([new_claim(DEPLOYED, "12000", "isw")], "late")
+            projected.append(store.runner.catch_up())
+
+    checked = verify_by_full_rebuild(store.ledger, store.views, project_more)
+
+    assert projected and MerkleLog(store.views).root()[0] == size_before + 1
+    assert checked == Verified(size_before, root_before.hex())
 
 
 def test_a_nul_in_a_view_column_never_stops_the_projection(store_at: StoreAt) -> None:
