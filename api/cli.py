@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -295,10 +296,7 @@ def verify(
         until = store.views.position()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task("replaying every event", total=until or None)
-
-            def restart() -> None:  # the views differ somewhere: replay again to name where
-                progress.reset(task, description="finding the first divergence")
-
+            restart = partial(progress.reset, task, description="finding the first divergence")
             checked = verify_store(
                 store.ledger, store.views, lambda n: progress.advance(task, n), restart
             )
