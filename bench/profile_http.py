@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections import Counter
 from pathlib import Path
 
 from bench.http_bench import (
@@ -29,7 +28,7 @@ from bench.http_bench import (
     issue_contributor_key,
 )
 from bench.http_load import Phase, get, post_json, run_phase
-from bench.profile_verify import py_spy, short
+from bench.py_spy import print_samples, py_spy, tally
 from bench.server import Server
 
 GROUPS = (
@@ -46,35 +45,15 @@ GROUPS = (
 )
 
 
+def groups_of(frames: list[str]) -> list[str]:
+    joined = ";".join(frames)
+    return [label for label, marks in GROUPS if any(mark in joined for mark in marks)]
+
+
 def summarise(raw: Path, top: int) -> None:
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    groups: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
-        count = int(count_text)
-        total += count
-        frames = [short(f) for f in stack.split(";")]
-        for name in set(frames):
-            inclusive[name] += count
-        own[frames[-1]] += count
-        joined = ";".join(frames)
-        for label, marks in GROUPS:
-            if any(mark in joined for mark in marks):
-                groups[label] += count
-    print(f"\n{total:,} samples")
-    print("\nBy part (a sample may count in several):")
-    for label, _ in GROUPS:
-        print(f"  {100 * groups[label] / max(total, 1):5.1f} %  {label}")
-    print(f"\nMost samples, inclusive (top {top}):")
-    for name, count in inclusive.most_common(top):
-        print(f"  {100 * count / total:5.1f} %  {name}")
-    print(f"\nMost samples, self (top {top}):")
-    for name, count in own.most_common(top):
-        print(f"  {100 * count / total:5.1f} %  {name}")
+    samples = tally(raw.read_text().splitlines(), groups_of)
+    order = [label for label, _ in GROUPS]
+    print_samples(samples, "By part (a sample may count in several)", top, order)
 
 
 def main(argv: list[str] | None = None) -> int:
