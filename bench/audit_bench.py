@@ -96,13 +96,13 @@ def prelude_events() -> int:
 # The store
 
 
-def claim_fields(n: int) -> ClaimFields:
-    """The n-th claim: round-robin over the metrics, sources and qualifiers, with a URL
-    and a quote, so that an event is about the size of a real one (about 490 bytes of
-    canonical JSON)."""
+def claim_fields(n: int, metrics: int = METRICS, digits: int = 5) -> ClaimFields:
+    """The n-th claim: round-robin over the metrics (`bench/m` and `digits` digits),
+    sources and qualifiers, with a URL and a quote, so that an event is about the size of
+    a real one (about 490 bytes of canonical JSON)."""
     qualifier = (Qualifier.APPROXIMATELY, Qualifier.EXACT, Qualifier.AT_LEAST)[n % 3]
     return ClaimFields(
-        metric=f"bench/m{n % METRICS:05d}",
+        metric=f"bench/m{n % metrics:0{digits}d}",
         value=Decimal(100 + n % 977) + Decimal(n % 10) / 10,
         qualifier=qualifier,
         reported_by=f"source-{n % SOURCES:02d}",

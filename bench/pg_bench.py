@@ -41,8 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -50,6 +49,7 @@ from uuid import uuid4
 
 import httpx
 
+from bench.audit_bench import claim_fields as audit_claim_fields
 from bench.audit_bench import measured_run, proof_arguments, run_measured
 from bench.http_bench import claim, define_bench_metrics, issue_contributor_key
 from bench.http_load import Phase, Send, get, post_json, run_phase
@@ -60,7 +60,7 @@ from bench.server import Server, claimledger_command, cpu_seconds, machine_busy_
 from bench.stats import median
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
-from domain.values import Qualifier, Reliability
+from domain.values import Reliability
 from projections.store import Store, open_postgres_store, open_sqlite_store
 
 URL_VARIABLE = "CLAIMLEDGER_BENCH_POSTGRES_URL"
@@ -393,20 +393,9 @@ def run_http_postgres(
 
 
 def claim_fields(n: int, metrics: int) -> ClaimFields:
-    """The n-th claim, round-robin over metrics and sources, with a URL and a quote (an
-    event about the size of a real one, as in bench/audit_bench.py)."""
-    qualifier = (Qualifier.APPROXIMATELY, Qualifier.EXACT, Qualifier.AT_LEAST)[n % 3]
-    return ClaimFields(
-        metric=f"bench/m{n % metrics:06d}",
-        value=Decimal(100 + n % 977) + Decimal(n % 10) / 10,
-        qualifier=qualifier,
-        reported_by=f"source-{n % SOURCES:02d}",
-        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
-        as_of=date(2025, 1 + n % 12, 1 + n % 28),
-        published_at=date(2025, 12, 31),
-        url=f"https://example.org/reports/{n}",
-        quote=f"About {100 + n % 977} people, officials said in report {n}.",
-    )
+    """The n-th claim of the audit store's workload (bench/audit_bench.py), over `metrics`
+    metrics named with six digits."""
+    return audit_claim_fields(n, metrics, digits=6)
 
 
 def prepare(ledger: Ledger, metrics: int) -> None:
