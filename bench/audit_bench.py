@@ -114,14 +114,15 @@ def claim_fields(n: int, metrics: int = METRICS, digits: int = 5) -> ClaimFields
     )
 
 
-def prepare(ledger: Ledger) -> None:
+def prepare(ledger: Ledger, metrics: int = METRICS, digits: int = 5) -> None:
+    """The sources (each rated once) and the metrics `claim_fields` spreads claims over."""
     grades = [r for r in Reliability if r is not Reliability.F]
     for s in range(SOURCES):
         slug = f"source-{s:02d}"
         ledger.register_source(slug, f"Source {s}", "outlet", None, None, ACTOR)
         ledger.rate_source(slug, grades[s % len(grades)], "bench", None, ACTOR)
-    for m in range(METRICS):
-        ledger.define_metric(f"bench/m{m:05d}", f"Bench metric {m}", "people", None, ACTOR)
+    for m in range(metrics):
+        ledger.define_metric(f"bench/m{m:0{digits}d}", f"Bench metric {m}", "people", None, ACTOR)
 
 
 def events_path(directory: Path) -> Path:

@@ -51,6 +51,7 @@ import httpx
 
 from bench.audit_bench import claim_fields as audit_claim_fields
 from bench.audit_bench import measured_run, proof_arguments, run_measured
+from bench.audit_bench import prepare as audit_prepare
 from bench.http_bench import claim, define_bench_metrics, issue_contributor_key
 from bench.http_load import Phase, Send, get, post_json, run_phase
 from bench.machine import describe, git_revision, load_average
@@ -60,7 +61,6 @@ from bench.server import Server, claimledger_command, cpu_seconds, machine_busy_
 from bench.stats import median
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
-from domain.values import Reliability
 from projections.store import Store, open_postgres_store, open_sqlite_store
 
 URL_VARIABLE = "CLAIMLEDGER_BENCH_POSTGRES_URL"
@@ -399,13 +399,7 @@ def claim_fields(n: int, metrics: int) -> ClaimFields:
 
 
 def prepare(ledger: Ledger, metrics: int) -> None:
-    grades = [r for r in Reliability if r is not Reliability.F]
-    for s in range(SOURCES):
-        slug = f"source-{s:02d}"
-        ledger.register_source(slug, f"Source {s}", "outlet", None, None, ACTOR)
-        ledger.rate_source(slug, grades[s % len(grades)], "bench", None, ACTOR)
-    for m in range(metrics):
-        ledger.define_metric(f"bench/m{m:06d}", f"Bench metric {m}", "people", None, ACTOR)
+    audit_prepare(ledger, metrics, digits=6)
 
 
 def metrics_for(claims: int) -> int:
