@@ -1,5 +1,5 @@
 """`python -m projections.log_half_process EVENTS_FILE VIEWS_FILE UNTIL`: the log half of
-`verify`'s fast path (`verify_fast_path.log_half`) in a process of its own, beside the views
+`verify`'s fast path (`projections.log_half`) in a process of its own, beside the views
 half in the process that started it. Prints its answer as JSON: `[leaves, root_hex]`, or
 `null` when the stored feed and Merkle log are not shown equal to the events."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from projections.verify_fast_path import log_half_of_files
+from projections.log_half import log_half_of_files
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ equal one by one in that order, has rebuilt the same view. Writing those rows (t
 data and each claim version's state, about 1 kB an event, under random-key indexes) was
 most of a private rebuild's cost at a million events; read in order they cost a scan.
 
-- The **log half** (`LogInOrder`) recomputes each stored event's feed row and leaf and
+- The **log half** (`projections.log_half`) recomputes each stored event's feed row and leaf and
   appends it to a Merkle log, and compares them with the stored feed and Merkle nodes.
 - The **views half** (`ComparedViews`) replays the stored feed rows, read back as the
   events they index, through the projection's handlers into scratch views: claim
@@ -31,7 +31,6 @@ from typing import Any
 
 from projections.claim_state import loads
 from projections.ledger_views import ScratchViews
-from projections.merkle import NodeStoreTree, tree_root
 from projections.pending_rows import PendingRows
 from projections.sql import SqlCursor
 from projections.view_writer import Applied, ViewWriter
@@ -120,39 +119,6 @@ class ComparedRows(PendingRows):
             if rows:
                 self.stored.expect(table, rows)
         super().flush(c)
-
-
-class LogInOrder:
-    """The log half: each stored event's feed row and leaf, recomputed, and the Merkle log
-    they make, compared in write order with the stored feed and nodes up to `until`."""
-
-    def __init__(self, db: sqlite3.Connection, until: int) -> None:
-        self.stored = StoredInOrder(db, LOG_TABLES, until=until, leaves=log_size(db, until))
-        self.writer = ViewWriter(ComparedRows(self.stored))
-        self.leaves = 0
-
-    def check(self, records: Sequence[Applied]) -> None:
-        """The next events, in position order; raises RowsDiffer at a difference."""
-        for record in records:
-            self.writer.index_and_seal(None, record, self.leaves)
-            self.leaves += 1
-        self.writer.pending.flush(None)
-
-    def root(self) -> bytes | None:
-        """The root of the recomputed log, if every stored row was seen; else None.
-        From the last node of each level (the writer's Merkle frontier): exactly the
-        subtrees a root at this size reads."""
-        if not self.stored.all_seen():
-            return None
-        frontier = self.writer.frontier
-
-        def node(level: int, start: int) -> bytes:
-            known_start, hash_ = frontier[level]
-            if known_start != start:
-                raise LookupError(f"node ({level}, {start}) is not on the log's edge")
-            return hash_
-
-        return tree_root(NodeStoreTree(node), self.leaves)
 
 
 def log_size(db: sqlite3.Connection, until: int) -> int:

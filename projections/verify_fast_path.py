@@ -15,17 +15,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.application import Application
 
-from domain.ledger import Ledger
+from projections.log_half import log_half
 from projections.ordered_check import (
     IN_WRITE_ORDER,
     VIEWS_TABLES,
     ComparedViews,
-    LogInOrder,
     StoredInOrder,
     feed_records,
     nothing_beyond,
@@ -35,16 +34,11 @@ from projections.replay import (
     Progress,
     Verified,
     apply_batch,
-    as_uri,
     beside_a_snapshot,
     sqlite_file_of_events,
-    stored_notifications,
 )
 from projections.schema import VIEW_TABLES
-from projections.store import sqlite_env
-from projections.stored_events import applied_from_stored
 from projections.view_comparison import column_names, first_difference_attached
-from projections.view_writer import Applied
 
 # Events from which the log half runs in a second process: below, the process's start
 # (about a second) costs more than it saves.
@@ -113,24 +107,6 @@ def views_half(
     )
 
 
-def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple[int, str] | None:
-    """Every stored event up to `until` recomputed into its feed row and leaf, equal to the
-    stored feed and Merkle nodes in write order: the log's size and root, else None."""
-    log = LogInOrder(db, until)
-    batch: list[Applied] = []
-    try:
-        for notification in stored_notifications(app, until):
-            batch.append(applied_from_stored(notification, app.mapper))
-            if len(batch) == REBUILD_BATCH:
-                log.check(batch)
-                batch = []
-        log.check(batch)
-    except Exception:  # a difference, an event that does not decode: the full rebuild names it
-        return None
-    root = log.root()
-    return (log.leaves, root.hex()) if root is not None else None
-
-
 @contextmanager
 def log_half_in_a_process(
     events_file: str, stored_file: str, until: int
@@ -170,15 +146,3 @@ def log_half_in_a_process(
             if process.poll() is None:
                 process.kill()
             process.wait()
-
-
-def log_half_of_files(events_file: str, stored_file: str, until: int) -> tuple[int, str] | None:
-    """`log_half` opening the events and the stored views itself (in another process)."""
-    ledger = Ledger(env=sqlite_env(events_file, lock_timeout=5))
-    try:
-        with closing(sqlite3.connect(":memory:", isolation_level=None)) as db:
-            db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))
-            db.execute("BEGIN")
-            return log_half(ledger, db, until)
-    finally:
-        ledger.close()

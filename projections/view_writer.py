@@ -9,7 +9,7 @@ Batch-oriented: the rows of the hot path (every event's feed row and Merkle node
 claim's current and versioned state, timeline points) gather in `PendingRows` and go to
 the database in one `executemany` per table when the batch finishes, so a batch of 500
 claims costs a handful of statements instead of thousands. What the handlers would read
-back is kept in memory (the Merkle log's frontier, recent claim states); any other read
+back is kept in memory (the Merkle log's edge in `FeedLog`, recent claim states); any other read
 first flushes what is pending, so it sees every earlier event of the batch.
 """
 
@@ -24,16 +24,9 @@ from eventsourcing.domain import DomainEventProtocol
 
 from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import ClaimStatus, Credibility, Reliability
-from projections.claim_state import (
-    ClaimState,
-    canonical_envelope,
-    dumps,
-    leaf_hash,
-    loads,
-    origin_of,
-)
+from projections.claim_state import ClaimState, dumps, loads, origin_of
 from projections.estimate_keeper import EstimateKeeper
-from projections.merkle import aligned_nodes_to_store
+from projections.feed_log import FeedLog
 from projections.pending_rows import PendingRows
 
 Cursor = Any
@@ -76,9 +69,7 @@ class ViewWriter:
     def __init__(self, pending: PendingRows | None = None) -> None:
         self.pending = PendingRows() if pending is None else pending
         self.keeper = EstimateKeeper(self.pending)
-        # The last stored node of each level of the Merkle log: the left siblings the
-        # next appends need (level -> (start, hash)).
-        self.frontier: dict[int, tuple[int, bytes]] = {}
+        self.log = FeedLog(self.pending)
         # Claim id -> (state as JSON, position of its recording), most recent last.
         self.claim_states: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self.handlers: dict[str, Handler] = {
@@ -114,43 +105,7 @@ class ViewWriter:
 
     def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
         """The event's feed row, and its leaf appended to the Merkle log."""
-        data_json = dumps(e.data)
-        canonical = canonical_envelope(
-            e.stream, e.version, e.type, e.recorded_at, e.actor, data_json
-        )
-        leaf = leaf_hash(canonical)
-        self.pending.insert(
-            "event_index",
-            (
-                e.position,
-                leaf_index,
-                e.stream,
-                e.version,
-                e.type,
-                e.recorded_at,
-                e.actor,
-                data_json,
-                leaf,
-            ),
-        )
-        self.seal(c, leaf_index, bytes.fromhex(leaf))
-
-    def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
-        """Append the leaf to the Merkle log, storing the subtrees it completes."""
-
-        def stored(level: int, start: int) -> bytes:
-            known = self.frontier.get(level)
-            if known is not None and known[0] == start:
-                return known[1]
-            self.pending.flush(c)  # first append after a restart: read the log's edge
-            row = c.execute(
-                "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
-            ).fetchone()
-            return bytes(row[0])
-
-        for node in aligned_nodes_to_store(leaf_index, leaf, stored):
-            self.pending.insert("merkle_nodes", tuple(node))
-            self.frontier[node.level] = (node.start, node.hash)
+        self.log.index_and_seal(c, e, leaf_index)
 
     def execute(self, c: Cursor, sql: str, parameters: tuple[Any, ...]) -> Any:
         """Run a statement of the rare events (sources, metrics, keys) after what is pending."""
@@ -374,5 +329,5 @@ class ViewWriter:
         not committed."""
         self.pending.clear()
         self.keeper.forget()
-        self.frontier.clear()
+        self.log.forget()
         self.claim_states.clear()
