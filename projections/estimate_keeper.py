@@ -4,8 +4,9 @@ Consumes the claim and rating changes the view writer hands it, and adds `timeli
 rows to the writer's pending rows as they happen and writes `metrics.estimate` once per
 batch. The incremental estimates (`domain.incremental`) hold each origin's winner, not
 every claim, and are cached in memory for the most recently used metrics; a metric not
-in the cache is loaded from the `claims` and `sources` tables, and an estimate whose
-winner changes asks the `claims` table for that origin's claims again.
+in the cache is loaded from the claims view (`projections.claims_view`) and the `sources`
+table, and an estimate whose winner changes asks the claims view for that origin's
+claims again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from domain.estimates import ClaimAsKnown, Estimate
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
 from projections.claim_state import ClaimState, as_known, dumps, loads
+from projections.claims_view import Claims
 from projections.pending_rows import PendingRows
 
 Cursor = Any
@@ -34,8 +36,9 @@ Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 class EstimateKeeper:
     """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
 
-    def __init__(self, pending: PendingRows) -> None:
+    def __init__(self, pending: PendingRows, claims: Claims) -> None:
         self.pending = pending  # reads from the tables flush it first
+        self.claims = claims
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
         self.cursor: Cursor = None  # the transaction the estimates' questions go to
@@ -110,12 +113,10 @@ class EstimateKeeper:
         if estimate is not None:
             self.estimates.move_to_end(metric)
             return estimate
-        self.pending.flush(c)
         estimate = IncrementalEstimate(
             lambda origin: self.candidates(metric, origin), self.reliability_of
         )
-        rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,))
-        for state, position in rows.fetchall():
+        for state, position in self.claims.of_metric(c, metric):
             estimate.put(as_known(loads(state), position))
         self.estimates[metric] = estimate
         return estimate
@@ -133,11 +134,10 @@ class EstimateKeeper:
 
     def candidates(self, metric: str, origin: str) -> list[ClaimAsKnown]:
         """The metric's claims from `origin`, as the views hold them with this batch."""
-        self.pending.flush(self.cursor)
-        rows = self.cursor.execute(
-            "SELECT state, position FROM claims WHERE metric=? AND origin=?", (metric, origin)
-        ).fetchall()
-        return [as_known(loads(state), position) for state, position in rows]
+        return [
+            as_known(loads(state), position)
+            for state, position in self.claims.of_metric(self.cursor, metric, origin)
+        ]
 
     def reliability_of(self, origin: str) -> Reliability:
         known = self.reliabilities.get(origin)

@@ -25,6 +25,7 @@ from eventsourcing.domain import DomainEventProtocol
 from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.claim_state import ClaimState, dumps, loads, origin_of
+from projections.claims_view import Claims, ClaimsTable
 from projections.estimate_keeper import EstimateKeeper
 from projections.feed_log import FeedLog
 from projections.pending_rows import PendingRows
@@ -66,9 +67,10 @@ class Applied:
 class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
-    def __init__(self, pending: PendingRows | None = None) -> None:
+    def __init__(self, pending: PendingRows | None = None, claims: Claims | None = None) -> None:
         self.pending = PendingRows() if pending is None else pending
-        self.keeper = EstimateKeeper(self.pending)
+        self.claims = ClaimsTable(self.pending) if claims is None else claims
+        self.keeper = EstimateKeeper(self.pending, self.claims)
         self.log = FeedLog(self.pending)
         # Claim id -> (state as JSON, position of its recording), most recent last.
         self.claim_states: OrderedDict[str, tuple[str, int]] = OrderedDict()
@@ -154,11 +156,8 @@ class ViewWriter:
             "INSERT INTO source_ratings VALUES (?, ?, ?, ?)",
             (slug, e.position, e.recorded_at, reliability),
         )
-        rows = self.execute(
-            c, "SELECT DISTINCT metric FROM claims WHERE origin=?", (slug,)
-        ).fetchall()
         self.keeper.rated(slug, Reliability(reliability))
-        for (metric,) in rows:
+        for metric in self.claims.metrics_from(c, slug):
             self.keeper.rate(metric, slug, Reliability(reliability))
             self.keeper.refresh(c, metric, e.position, e.recorded_at)
 
@@ -250,7 +249,7 @@ class ViewWriter:
         """The claim's new state (`previous`: its state before, None for a new claim):
         its current row, a version row, and its metric's estimate."""
         state_json = dumps(state)
-        self.pending.put_claim(
+        self.claims.put(
             (
                 e.stream,
                 state["metric"],
@@ -260,7 +259,8 @@ class ViewWriter:
                 e.version,
                 recorded_position,
                 state_json,
-            )
+            ),
+            previous,
         )
         self.pending.insert(
             "claim_versions",
@@ -284,12 +284,11 @@ class ViewWriter:
 
     def claim_state(self, c: Cursor, claim: str) -> tuple[str, int]:
         """The claim's current state (JSON) and recording position: from memory when
-        recent, else from the table (a claim not in memory has nothing pending)."""
+        recent, else from the claims view."""
         cached = self.claim_states.get(claim)
         if cached is not None:
             return cached
-        row = c.execute("SELECT state, position FROM claims WHERE id=?", (claim,)).fetchone()
-        return str(row[0]), int(row[1])
+        return self.claims.state(c, claim)
 
     # API keys
 
