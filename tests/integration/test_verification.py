@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -29,8 +30,9 @@ from api.settings import Settings
 from domain.claims import ClaimFields
 from domain.event_data import rfc3339
 from domain.values import Qualifier, Reliability, Role
-from projections import verify_fast_path
+from projections import estimate_keeper, verify_fast_path, view_writer
 from projections.audit_log import MerkleLog
+from projections.claims_check import ClaimsInVersions
 from projections.merkle import root as merkle_root
 from projections.queries import LedgerQueries
 from projections.schema import VIEW_TABLES
@@ -739,6 +741,13 @@ VIEW_EDITS = {
     "merkle last leaf deleted": "DELETE FROM merkle_nodes WHERE level=0 AND start="
     "(SELECT MAX(start) FROM merkle_nodes WHERE level=0)",
     "claim status": "UPDATE claims SET status='retracted' WHERE metric='dprk-in-russia/casualties'",
+    "claim origin": "UPDATE claims SET origin='someone-else' WHERE rowid=1",
+    "claim row deleted": "DELETE FROM claims WHERE rowid=(SELECT MAX(rowid) FROM claims)",
+    "claim row added": "INSERT INTO claims SELECT 'ffffffff-0000-0000-0000-000000000001', "
+    "metric, origin, reported_by, status, version, position, state FROM claims WHERE rowid=1",
+    "corrected claim back to its first version": "UPDATE claims SET (version, state) = "
+    "(SELECT version, state FROM claim_versions v WHERE v.claim=claims.id AND v.version=1) "
+    "WHERE id=(SELECT claim FROM claim_versions WHERE version=2 LIMIT 1)",
     "estimate": f"UPDATE metrics SET estimate=json_set(estimate, '$.best', '1') "
     f"WHERE id='{KILLED}'",
     "rating": "UPDATE sources SET reliability='A' WHERE id='nyt'",
@@ -842,15 +851,17 @@ def check_an_edited_event(files: Files, opened: Callable[[], Store], edit: str) 
     assert checked.message.startswith(f"position {event.position}, leaf index {event.leaf_index}")
 
 
+@pytest.mark.parametrize("view", ["claim_versions", "claims"])
 def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
-    files: Files, opened: Callable[[], Store]
+    files: Files, opened: Callable[[], Store], view: str
 ) -> None:
-    """A claim version deleted and put back unchanged moves to the end of the rowid order:
-    the fast path cannot show the views equal, the full rebuild finds them equal."""
+    """A claim version (or a claim's row) deleted and put back unchanged moves to the end
+    of the rowid order: the fast path cannot show the views equal, the full rebuild finds
+    them equal."""
     with files.views_db() as db:
-        row = db.execute("SELECT * FROM claim_versions WHERE rowid=2").fetchone()
-        db.execute("DELETE FROM claim_versions WHERE rowid=2")
-        db.execute(f"INSERT INTO claim_versions VALUES ({', '.join('?' * len(row))})", row)
+        row = db.execute(f"SELECT * FROM {view} WHERE rowid=2").fetchone()
+        db.execute(f"DELETE FROM {view} WHERE rowid=2")
+        db.execute(f"INSERT INTO {view} VALUES ({', '.join('?' * len(row))})", row)
     store = opened()
 
     fast, checked, restarts = fast_then_verify(store)
@@ -859,6 +870,37 @@ def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
     assert restarts == 1
     size, root = MerkleLog(store.views).root()
     assert checked == Verified(size, root.hex())
+
+
+def test_the_fast_path_reads_claims_back_from_the_checked_claim_versions(
+    opened: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no claim state and no estimate kept in memory, every correction, retraction
+    and rating makes the views half read claims back (`claims_check.ClaimsInVersions`,
+    from the stored claim versions shown equal so far): it still shows a clean store
+    equal, with the size and root the full rebuild finds."""
+    store = opened()
+    monkeypatch.setattr(view_writer, "MAX_CACHED_CLAIM_STATES", 0)
+    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_ORIGINS", 0)
+    reads: list[str] = []
+    for name in ("state", "of_metric", "metrics_from"):
+        counted = getattr(ClaimsInVersions, name)
+        monkeypatch.setattr(ClaimsInVersions, name, counting(counted, name, reads))
+
+    fast, checked, restarts = fast_then_verify(store)
+
+    size, root = MerkleLog(store.views).root()
+    assert fast == checked == Verified(size, root.hex())
+    assert restarts == 0
+    assert {"state", "of_metric", "metrics_from"} <= set(reads)
+
+
+def counting(method: Callable[..., Any], name: str, calls: list[str]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return method(*args, **kwargs)
+
+    return counted
 
 
 def test_a_second_process_that_cannot_run_leaves_the_log_half_to_this_one(
