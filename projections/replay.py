@@ -21,6 +21,7 @@ from uuid import uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Notification
 
+from projections.collector import collector_paused
 from projections.ledger_views import APPLICATION_NAME, BaseLedgerViews, LedgerViews, ScratchViews
 from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.stored_events import applied_from_stored
@@ -94,20 +95,22 @@ def apply_stored(
     """Apply the stored events up to `until`, in batches; a stored event that cannot be
     decoded or applied is a divergence named by its position."""
     batch: list[Applied] = []
-    for notification in stored_notifications(app, until):
-        try:
-            batch.append(applied_from_stored(notification, app.mapper))
-        except Exception as error:
-            where = at(notification, sealed_leaf)
-            return Divergence(f"{where}: the stored event cannot be decoded ({error})")
-        if len(batch) == REBUILD_BATCH:
-            failed = apply_batch(views, batch)
-            if failed is not None:
-                return failed
-            if on_progress is not None:
-                on_progress(len(batch))
-            batch = []
-    failed = apply_batch(views, batch)
+    with collector_paused() as collector:
+        for notification in stored_notifications(app, until):
+            try:
+                batch.append(applied_from_stored(notification, app.mapper))
+            except Exception as error:
+                where = at(notification, sealed_leaf)
+                return Divergence(f"{where}: the stored event cannot be decoded ({error})")
+            if len(batch) == REBUILD_BATCH:
+                failed = apply_batch(views, batch)
+                if failed is not None:
+                    return failed
+                collector.between_batches()
+                if on_progress is not None:
+                    on_progress(len(batch))
+                batch = []
+        failed = apply_batch(views, batch)
     if failed is None and on_progress is not None and batch:
         on_progress(len(batch))
     return failed

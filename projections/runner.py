@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Subscription
 
+from projections.collector import collector_paused
 from projections.ledger_views import BaseLedgerViews
 from projections.stored_events import applied_from_stored
 from projections.subscription import next_batch
@@ -173,7 +174,10 @@ class ProjectionRunner:
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         mapper = self.ledger.mapper
-        position = self.views.apply_records([applied_from_stored(n, mapper) for n in notifications])
+        with collector_paused() as collector:
+            records = [applied_from_stored(n, mapper) for n in notifications]
+            position = self.views.apply_records(records)
+            collector.between_batches()
         with self._applied:
             self._position = position
             self._applied.notify_all()

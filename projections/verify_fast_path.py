@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from projections.claims_check import ClaimsInVersions
+from projections.collector import collector_paused
 from projections.log_half import log_half
 from projections.ordered_check import (
     IN_WRITE_ORDER,
@@ -98,11 +99,13 @@ def views_half(
     claims = ClaimsInVersions(rows, db)
     rebuilt.compare_with(rows, claims)
     try:
-        for batch in feed_records(db, until, REBUILD_BATCH):
-            if apply_batch(rebuilt, batch) is not None:
-                return False
-            if on_progress is not None:
-                on_progress(len(batch))
+        with collector_paused() as collector:
+            for batch in feed_records(db, until, REBUILD_BATCH):
+                if apply_batch(rebuilt, batch) is not None:
+                    return False
+                collector.between_batches()
+                if on_progress is not None:
+                    on_progress(len(batch))
     except Exception:  # a stored feed row that does not decode: the log half's to name
         return False
     if not rows.stored.all_seen() or not nothing_beyond(db, until):
