@@ -5,11 +5,10 @@ entries), and the collector, triggered by allocations, walks them again and agai
 every long-lived cache with them (its oldest generation is walked in full whenever it
 has grown by a quarter). At a million events that was a fifth of `verify`'s views half
 (26.0 s → 21.2 s without it) and made decoding a stored event's JSON three times dearer.
-What a batch leaves is freed by reference counting: a replay makes no cycles worth
-the walk (in 100,000 events of ours, 45 objects in the first batch and none after;
-collecting after each batch cost more than it
-found). So the collector runs only when young objects pile up beyond what the replays'
-caches hold, which only cycles would do.
+What a batch leaves is freed by reference counting: a replay makes no cycles worth the
+walk (in 100,000 events of ours, 45 objects in the first batch and none after; collecting
+after each batch cost more than it found). So the collector runs only when young objects
+pile up beyond what the replays' caches hold, which only cycles would do.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 
 # Young objects (those made since the last collection, net of those freed) beyond which
 # a batch boundary collects them. The replays' caches level off far below: about 150,000
