@@ -19,7 +19,8 @@ claim versions already shown equal: those the rebuild wrote up to the current ev
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from projections.claim_state import ClaimState, loads, origin_of
@@ -67,36 +68,28 @@ class ClaimsInVersions:
     def __init__(self, rows: ComparedRows, db: sqlite3.Connection) -> None:
         self.rows = rows
         self.db = db
-        self.stored = db.execute("SELECT * FROM stored.claims ORDER BY rowid")
-        self.fetched: list[tuple[Any, ...]] = []
-        self.next = 0
-        self.seen = 0
+        cursor = db.execute("SELECT * FROM stored.claims ORDER BY rowid")
+        self.stored: Iterator[tuple[Any, ...]] = chain.from_iterable(
+            iter(lambda: cursor.fetchmany(FETCH), [])
+        )
         self.changed: set[str] = set()  # claims changed after they were recorded
         self.unsettled: set[str] = set()  # claims whose stored row is not as recorded
-        self.counts: defaultdict[str, Counter[str]] = defaultdict(Counter)  # origin -> metric
+        self.counts: dict[tuple[str, str], int] = {}  # (origin, metric) -> claims now
 
     def put(self, row: ClaimRow, previous: ClaimState | None) -> None:
+        counts = self.counts
         if previous is None:
-            stored = self.next_stored()
+            stored = next(self.stored, None)
             if stored != row:
                 if stored is None or stored[0] != row[0]:
                     raise RowsDiffer("claims")
                 self.unsettled.add(row[0])  # right only if the claim changes later
         else:
             self.changed.add(row[0])
-            self.counts[origin_of(previous)][previous["metric"]] -= 1
-        self.counts[row[2]][row[1]] += 1
-
-    def next_stored(self) -> tuple[Any, ...] | None:
-        if self.next == len(self.fetched):
-            self.fetched = self.stored.fetchmany(FETCH)
-            self.next = 0
-            if not self.fetched:
-                return None
-        row: tuple[Any, ...] = self.fetched[self.next]
-        self.next += 1
-        self.seen += 1
-        return row
+            was = (origin_of(previous), previous["metric"])
+            counts[was] -= 1
+        now = (row[2], row[1])
+        counts[now] = counts.get(now, 0) + 1
 
     def state(self, c: Cursor, claim: str) -> StateAt:
         found = self.db.execute(
@@ -115,7 +108,7 @@ class ClaimsInVersions:
         ]
 
     def metrics_from(self, c: Cursor, origin: str) -> list[str]:
-        return sorted(metric for metric, n in self.counts[origin].items() if n > 0)
+        return sorted(metric for (of, metric), n in self.counts.items() if of == origin and n > 0)
 
     def checked(self, c: Cursor) -> int:
         """Compare every pending claim version, then the rowid up to which the stored
@@ -126,7 +119,7 @@ class ClaimsInVersions:
     def all_equal(self) -> bool:
         """After the last event, with every claim version shown equal: whether the stored
         claims are the rebuild's (none left over, the changed ones their last versions)."""
-        if self.next_stored() is not None or not self.unsettled <= self.changed:
+        if next(self.stored, None) is not None or not self.unsettled <= self.changed:
             return False
         if not self.changed:
             return True
