@@ -5,25 +5,61 @@ that calls it on each event does work proportional to the metric's size per even
 keeps the same answer incrementally, holding per origin only its winner (its latest
 eligible claim) and across origins the included points sorted with their weights, so
 its memory grows with the origins, not the claims. A change that leaves every winner
-in place costs O(log n); when a winner itself changes (corrected, retracted, judged
-improbable, moved to another origin), the origin's claims are asked for again through
-`candidates`, which the caller answers from its store. Property tests check that it
-always equals the pure method.
+in place costs O(1); one that moves a winner O(log n) comparisons (and list inserts);
+when a winner itself changes (corrected, retracted, judged improbable, moved to another
+origin), the origin's claims are asked for again through `candidates`, which the caller
+answers from its store. Property tests check that it always equals the pure method.
+
+A projection calls `put` and `point` on every claim event it applies, so both are kept
+cheap: each winner's recency and sorted entries are computed once, when it is crowned;
+weights are whole hundredths (`WEIGHTS`), summed as integers; the median is walked to
+from where it was; and `point` is kept until something included changes.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
-from domain.estimates import DEFAULT_METHOD, ClaimAsKnown, Estimate, Evidence, weight_of
+from domain.estimates import (
+    CREDIBILITY_WEIGHT,
+    DEFAULT_METHOD,
+    RELIABILITY_WEIGHT,
+    ClaimAsKnown,
+    Estimate,
+    Evidence,
+)
 from domain.values import ClaimStatus, Credibility, Reliability
 
 # An origin's claims (current states) as the caller's store holds them now.
 Candidates = Callable[[str], Iterable[ClaimAsKnown]]
 # An origin's reliability now, asked once per origin (later changes come through `rate`).
 ReliabilityOf = Callable[[str], Reliability]
+# (low, best, high, included): what a timeline point holds.
+Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
+Recency = tuple[date, date, int]
+NOTHING_INCLUDED: Point = (None, None, None, 0)
+
+
+def in_hundredths(weight: Decimal) -> int:
+    """A weight as a whole number of hundredths. The median depends only on the weights'
+    ratios and the pure method's Decimal sums are exact, so integer sums of hundredths
+    pick the same point; a weight that is not whole hundredths would break that."""
+    scaled = weight * 100
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"weight {weight} is not a whole number of hundredths")
+    return int(scaled)
+
+
+# `weight_of(claim, reliability)` in hundredths, by (reliability, credibility).
+WEIGHTS: Mapping[tuple[Reliability, int], int] = {
+    (reliability, credibility): in_hundredths(r_weight * c_weight)
+    for reliability, r_weight in RELIABILITY_WEIGHT.items()
+    for credibility, c_weight in CREDIBILITY_WEIGHT.items()
+}
 
 
 def unrated(origin: str) -> Reliability:
@@ -32,6 +68,82 @@ def unrated(origin: str) -> Reliability:
 
 def eligible(claim: ClaimAsKnown) -> bool:
     return claim.status == ClaimStatus.ACTIVE and claim.credibility != Credibility.IMPROBABLE
+
+
+class Included(NamedTuple):
+    """An included winner's entries in the sorted lists, kept to take them out again."""
+
+    point: tuple[Decimal, str, int]  # (point, claim id, weight in hundredths)
+    low: tuple[Decimal, str]  # (low end, claim id): the point where open below
+    high: tuple[Decimal, str]  # (high end, claim id): the point where open above
+    confirmed: bool
+
+
+def included(claim: ClaimAsKnown, weight: int) -> Included:
+    interval = claim.interval
+    low = interval.point if interval.low is None else interval.low
+    high = interval.point if interval.high is None else interval.high
+    return Included(
+        (interval.point, claim.id, weight),
+        (low, claim.id),
+        (high, claim.id),
+        claim.credibility == Credibility.CONFIRMED,
+    )
+
+
+class WeightedPoints:
+    """Points sorted with their weights, and their lower weighted median (§4 step 5)
+    kept as points come and go. A change moves the median a few places at most, so it
+    is walked to from where it was rather than found again by summing every weight."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Decimal, str, int]] = []  # (point, claim id, weight)
+        self.total = 0
+        # The median's index and the weight of entries[:_at]: each change keeps the pair
+        # true, then `_settle` walks the index to where the median is now.
+        self._at = 0
+        self._before = 0
+
+    def add(self, entry: tuple[Decimal, str, int]) -> None:
+        at = bisect.bisect_left(self.entries, entry)
+        self.entries.insert(at, entry)
+        self.total += entry[2]
+        if at < self._at:  # it went in before the median, shifting it on: follow it
+            self._at += 1
+            self._before += entry[2]
+        self._settle()
+
+    def remove(self, entry: tuple[Decimal, str, int]) -> None:
+        at = bisect.bisect_left(self.entries, entry)
+        del self.entries[at]
+        self.total -= entry[2]
+        if at < self._at:  # it was before the median, which shifted back: follow it
+            self._at -= 1
+            self._before -= entry[2]
+        # Otherwise entries[:_at] are unchanged (`_at` may be past the end now: `_settle`
+        # walks back from there).
+        self._settle()
+
+    def median(self) -> Decimal:
+        """The first point at which the cumulative weight reaches half the total."""
+        if self.total == 0:  # as `lower_weighted_median`: the plain lower median
+            return self.entries[(len(self.entries) - 1) // 2][0]
+        return self.entries[self._at][0]
+
+    def _settle(self) -> None:
+        """Walk the median to the first index whose cumulative weight reaches half."""
+        entries = self.entries
+        if not entries:
+            self._at = self._before = 0
+            return
+        # Back while the entries before it already reach half...
+        while self._at > 0 and 2 * self._before >= self.total:
+            self._at -= 1
+            self._before -= entries[self._at][2]
+        # ...then forward while they, with it, fall short.
+        while 2 * (self._before + entries[self._at][2]) < self.total:
+            self._before += entries[self._at][2]
+            self._at += 1
 
 
 class IncrementalEstimate:
@@ -43,12 +155,13 @@ class IncrementalEstimate:
         self.considered = 0  # claims of the metric
         self.winners: dict[str, ClaimAsKnown] = {}  # origin -> its latest eligible claim
         self.ratings: dict[str, Reliability] = {}  # each origin seen: its reliability
-        self._included: set[str] = set()  # origins whose winner counts now
-        # Included winners: (point, id, weight), (low end, id), (high end, id), sorted.
-        self._points: list[tuple[Decimal, str, Decimal]] = []
-        self._lows: list[tuple[Decimal, str]] = []
-        self._highs: list[tuple[Decimal, str]] = []
+        self._recency: dict[str, Recency] = {}  # each winner's, so a challenge builds one
+        self._included: dict[str, Included] = {}  # origins whose winner counts now
+        self._points = WeightedPoints()
+        self._lows: list[tuple[Decimal, str]] = []  # sorted
+        self._highs: list[tuple[Decimal, str]] = []  # sorted
         self._confirmed = 0
+        self._point: Point | None = None  # None once something included changed
 
     @property
     def origins(self) -> set[str]:
@@ -60,8 +173,10 @@ class IncrementalEstimate:
         candidates already hold its new state."""
         if previous is None:
             self.considered += 1
-        winner = self.winners.get(previous.origin) if previous is not None else None
-        if previous is not None and winner is not None and winner.id == previous.id:
+            self._challenge(claim)
+            return
+        winner = self.winners.get(previous.origin)
+        if winner is not None and winner.id == previous.id:
             self._crown(previous.origin, self._latest(previous.origin))
             if claim.origin == previous.origin:
                 return
@@ -76,8 +191,8 @@ class IncrementalEstimate:
         """The claim wins its origin if it is eligible and the latest."""
         if not eligible(claim):
             return
-        current = self.winners.get(claim.origin)
-        if current is None or claim.recency > current.recency:
+        current = self._recency.get(claim.origin)
+        if current is None or claim.recency > current:
             self._crown(claim.origin, claim)
 
     def _latest(self, origin: str) -> ClaimAsKnown | None:
@@ -86,82 +201,71 @@ class IncrementalEstimate:
 
     def _crown(self, origin: str, winner: ClaimAsKnown | None) -> None:
         """Make `winner` the origin's winner, included unless the origin is rated E."""
-        current = self.winners.pop(origin, None)
-        if current is not None and origin in self._included:
-            self._exclude(current)
-            self._included.discard(origin)
+        if self.winners.pop(origin, None) is not None:
+            del self._recency[origin]
+            standing = self._included.pop(origin, None)
+            if standing is not None:
+                self._exclude(standing)
         if winner is None:
             return
         self.winners[origin] = winner
+        self._recency[origin] = winner.recency
         if origin not in self.ratings:
             self.ratings[origin] = self.reliability_of(origin)
         reliability = self.ratings[origin]
         if reliability is not Reliability.E:
-            self._include(winner, weight_of(winner, reliability))
-            self._included.add(origin)
+            standing = included(winner, WEIGHTS[reliability, winner.credibility])
+            self._include(standing)
+            self._included[origin] = standing
 
-    def point(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, int]:
+    def point(self) -> Point:
         """(low, best, high, included) of `summary()`, without building it: what a
-        timeline point holds, cheap enough to compare after every change."""
-        if not self._points:
-            return None, None, None, 0
-        return self._lows[0][0], self._median(), self._highs[-1][0], len(self._points)
+        timeline point holds, cheap enough to compare after every change (the same
+        tuple until something included changes)."""
+        if self._point is None:
+            self._point = self._computed_point()
+        return self._point
+
+    def _computed_point(self) -> Point:
+        if not self._points.entries:
+            return NOTHING_INCLUDED
+        return (
+            self._lows[0][0],
+            self._points.median(),
+            self._highs[-1][0],
+            len(self._points.entries),
+        )
 
     def summary(self) -> Estimate:
         """The estimate now, without explanation lines (a projection keeps no explanation)."""
-        included = len(self._points)
-        if not included:
+        low, best, high, count = self.point()
+        if not count:
             return Estimate(
                 DEFAULT_METHOD, None, None, None, self.considered, 0, 0, Evidence.NONE, ()
             )
-        low, high = self._lows[0][0], self._highs[-1][0]
-        smallest, largest = self._points[0][0], self._points[-1][0]
+        smallest, largest = self._points.entries[0][0], self._points.entries[-1][0]
         if self._confirmed:
             evidence = Evidence.CONFIRMED
-        elif included >= 2 and largest > 2 * smallest:
+        elif count >= 2 and largest > 2 * smallest:
             evidence = Evidence.CONTESTED
-        elif included >= 2:
+        elif count >= 2:
             evidence = Evidence.FAIR
         else:
             evidence = Evidence.WEAK
         return Estimate(
-            DEFAULT_METHOD,
-            low,
-            self._median(),
-            high,
-            self.considered,
-            included,
-            included,
-            evidence,
-            (),
+            DEFAULT_METHOD, low, best, high, self.considered, count, count, evidence, ()
         )
 
-    def _median(self) -> Decimal:
-        total = sum((weight for _, _, weight in self._points), Decimal(0))
-        if total == 0:
-            return self._points[(len(self._points) - 1) // 2][0]
-        half, running = total / 2, Decimal(0)
-        for point, _, weight in self._points:
-            running += weight
-            if running >= half:
-                return point
-        return self._points[-1][0]
+    def _include(self, standing: Included) -> None:
+        self._points.add(standing.point)
+        bisect.insort(self._lows, standing.low)
+        bisect.insort(self._highs, standing.high)
+        self._confirmed += standing.confirmed
+        self._point = None
 
-    def _include(self, claim: ClaimAsKnown, weight: Decimal) -> None:
-        interval = claim.interval
-        bisect.insort(self._points, (interval.point, claim.id, weight))
-        low = interval.point if interval.low is None else interval.low
-        high = interval.point if interval.high is None else interval.high
-        bisect.insort(self._lows, (low, claim.id))
-        bisect.insort(self._highs, (high, claim.id))
-        self._confirmed += claim.credibility == Credibility.CONFIRMED
-
-    def _exclude(self, claim: ClaimAsKnown) -> None:
-        interval = claim.interval
-        point_at = bisect.bisect_left(self._points, (interval.point, claim.id))
-        del self._points[point_at]
-        low = interval.point if interval.low is None else interval.low
-        high = interval.point if interval.high is None else interval.high
-        del self._lows[bisect.bisect_left(self._lows, (low, claim.id))]
-        del self._highs[bisect.bisect_left(self._highs, (high, claim.id))]
-        self._confirmed -= claim.credibility == Credibility.CONFIRMED
+    def _exclude(self, standing: Included) -> None:
+        self._points.remove(standing.point)
+        del self._lows[bisect.bisect_left(self._lows, standing.low)]
+        del self._highs[bisect.bisect_left(self._highs, standing.high)]
+        self._confirmed -= standing.confirmed
+        self._point = None

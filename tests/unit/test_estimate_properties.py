@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -140,7 +139,7 @@ def test_every_candidate_is_explained_once_and_origins_count_once(method, claims
 def test_an_earlier_relay_of_a_claim_never_moves_the_estimate(method, claims, ratings, data):
     # given a copy of one claim, identical but for its id and an earlier position
     original = data.draw(st.sampled_from(claims))
-    relay = replace(original, id=f"relay-of-{original.id}", position=original.position - 1)
+    relay = original._replace(id=f"relay-of-{original.id}", position=original.position - 1)
     # when it is added
     before, after = method(claims, ratings), method([*claims, relay], ratings)
     # then low, best, high, the counts and the evidence stay, and the relay is not included
@@ -161,7 +160,7 @@ def test_a_later_relay_of_an_origins_standing_claim_never_moves_the_weighted_med
     superseded = {line.claim for line in before.explanation if line.status is LineStatus.SUPERSEDED}
     original = data.draw(st.sampled_from([c for c in claims if c.id not in superseded]))
     later = max(c.position for c in claims) + 1
-    relay = replace(original, id=f"relay-of-{original.id}", position=later)
+    relay = original._replace(id=f"relay-of-{original.id}", position=later)
     # then the weighted median does not move: relays of one origin count once
     assert summary(weighted_median([*claims, relay], ratings)) == summary(before)
 
@@ -175,8 +174,7 @@ def test_a_stale_relay_with_another_value_never_wins(method, claims, ratings, da
     if not active:
         return
     original = data.draw(st.sampled_from(active))
-    stale = replace(
-        original,
+    stale = original._replace(
         id=f"stale-{original.id}",
         position=original.position - 1,
         as_of=original.as_of - timedelta(days=1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,24 +9,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.estimates import ClaimAsKnown, weighted_median
-from domain.incremental import IncrementalEstimate
-from domain.values import ClaimStatus, Qualifier, Reliability
+from domain.estimates import (
+    ClaimAsKnown,
+    Weighted,
+    lower_weighted_median,
+    weight_of,
+    weighted_median,
+)
+from domain.incremental import WEIGHTS, IncrementalEstimate, WeightedPoints, in_hundredths
+from domain.values import ClaimStatus, Credibility, Qualifier, Reliability
+from tests.unit.builders import known
 
 pytestmark = pytest.mark.unit
 
 ORIGINS = ["a", "b", "c", "d"]
 IDS = [f"claim-{n}" for n in range(8)]
+# Enough origins included at once that the median walks over several points per change.
+MANY_ORIGINS = [f"origin-{n}" for n in range(12)]
+MANY_IDS = [f"claim-{n}" for n in range(30)]
 
 
 @st.composite
-def claim_states(draw: st.DrawFn) -> ClaimAsKnown:
+def claim_states(
+    draw: st.DrawFn, origins: list[str] = ORIGINS, ids: list[str] = IDS
+) -> ClaimAsKnown:
     qualifier = draw(st.sampled_from(list(Qualifier)))
     value = Decimal(draw(st.integers(0, 2000)))
     high = value + Decimal(draw(st.integers(0, 500))) if qualifier is Qualifier.RANGE else None
     return ClaimAsKnown(
-        id=draw(st.sampled_from(IDS)),
-        origin=draw(st.sampled_from(ORIGINS)),
+        id=draw(st.sampled_from(ids)),
+        origin=draw(st.sampled_from(origins)),
         value=value,
         qualifier=qualifier,
         value_high=high,
@@ -39,26 +50,39 @@ def claim_states(draw: st.DrawFn) -> ClaimAsKnown:
     )
 
 
-operations = st.lists(
-    st.one_of(
-        claim_states().map(lambda claim: ("put", claim)),
-        st.tuples(st.sampled_from(ORIGINS), st.sampled_from(list(Reliability))).map(
-            lambda rating: ("rate", rating)
+def operations(
+    origins: list[str] = ORIGINS, ids: list[str] = IDS, max_size: int = 40
+) -> st.SearchStrategy[list[tuple[str, object]]]:
+    return st.lists(
+        st.one_of(
+            claim_states(origins, ids).map(lambda claim: ("put", claim)),
+            st.tuples(st.sampled_from(origins), st.sampled_from(list(Reliability))).map(
+                lambda rating: ("rate", rating)
+            ),
         ),
-    ),
-    max_size=40,
-)
+        max_size=max_size,
+    )
 
 
 def same_position_per_claim(claim: ClaimAsKnown, positions: dict[str, int]) -> ClaimAsKnown:
     """A claim's Recorded position never changes: pin it to the first one drawn."""
     position = positions.setdefault(claim.id, claim.position * 100 + len(positions))
-    return ClaimAsKnown(**{**claim.__dict__, "position": position})
+    return claim._replace(position=position)
 
 
 @settings(max_examples=300, deadline=None)
-@given(operations)
+@given(operations())
 def test_every_change_leaves_the_incremental_estimate_equal_to_the_pure_one(ops: list) -> None:
+    check_after_every_step(ops)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations(MANY_ORIGINS, MANY_IDS, max_size=120))
+def test_with_many_origins_every_change_leaves_it_equal_to_the_pure_one(ops: list) -> None:
+    check_after_every_step(ops)
+
+
+def check_after_every_step(ops: list) -> None:
     claims: dict[str, ClaimAsKnown] = {}
     ratings: dict[str, Reliability] = {}
     incremental = IncrementalEstimate(
@@ -112,9 +136,73 @@ def test_a_retracted_winner_hands_over_to_the_origins_next_latest_claim() -> Non
     estimate.put(old)
     estimate.put(new)
     # when
-    store["y"] = replace(new, status=ClaimStatus.RETRACTED)
+    store["y"] = new._replace(status=ClaimStatus.RETRACTED)
     estimate.put(store["y"], new)
     # then
     summary = estimate.summary()
     assert (summary.best, summary.included, summary.considered) == (Decimal(300), 1, 2)
     assert estimate.winners == {"sk": old}
+
+
+def test_the_weights_in_hundredths_are_the_methods_weights() -> None:
+    for (reliability, credibility), hundredths in WEIGHTS.items():
+        claim = known("a", 1, credibility=credibility)
+        assert Decimal(hundredths) / 100 == weight_of(claim, reliability)
+    assert len(WEIGHTS) == len(Reliability) * len(Credibility.ALL)
+
+
+def test_a_weight_that_is_not_whole_hundredths_is_refused() -> None:
+    with pytest.raises(ValueError, match="hundredths"):
+        in_hundredths(Decimal("0.125"))
+
+
+def lower_weighted_median_of(entries: list[tuple[Decimal, str, int]]) -> Decimal:
+    """§4 step 5 over (point, id, weight) entries, as `lower_weighted_median` reads it."""
+    weighted = [
+        Weighted(known("a", point, id=claim_id), Decimal(weight))
+        for point, claim_id, weight in entries
+    ]
+    return lower_weighted_median(weighted)
+
+
+point_changes = st.lists(
+    st.tuples(
+        st.booleans(),  # add (or remove an entry held, if any)
+        st.integers(0, 30).map(Decimal),  # few points, so that they tie
+        st.integers(0, 100),  # a weight, zero included
+        st.integers(0, 10_000),  # which entry to remove
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(point_changes)
+def test_the_kept_median_is_the_lower_weighted_median_after_every_change(changes: list) -> None:
+    points = WeightedPoints()
+    held: list[tuple[Decimal, str, int]] = []
+    for n, (add, point, weight, pick) in enumerate(changes):
+        if add or not held:
+            entry = (point, f"claim-{n}", weight)
+            held.append(entry)
+            points.add(entry)
+        else:
+            points.remove(held.pop(pick % len(held)))
+        assert points.entries == sorted(held)
+        assert points.total == sum(weight for _, _, weight in held)
+        if held:
+            assert points.median() == lower_weighted_median_of(held)
+
+
+def test_point_is_the_same_tuple_until_something_included_changes() -> None:
+    # given
+    first = known("a", 300, position=1, as_of=date(2025, 1, 15))
+    estimate = IncrementalEstimate(lambda origin: [])
+    estimate.put(first)
+    point = estimate.point()
+    # when an older claim of the origin arrives, then nothing moved
+    estimate.put(known("a", 900, position=2, as_of=date(2025, 1, 14)))
+    assert estimate.point() is point
+    # when a later one arrives, then the point is computed again
+    estimate.put(known("a", 500, position=3, as_of=date(2025, 1, 16)))
+    assert estimate.point() == (Decimal(500), Decimal(500), Decimal(500), 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -77,7 +76,7 @@ def test_the_killed_claims_originate_with_western_officials_and_south_korea():
 def test_killed_after_retracting_the_south_korea_claim_is_1000_throughout():
     # given the south-korea claim on killed is retracted
     claims = [
-        replace(c, status=ClaimStatus.RETRACTED) if c.origin == "south-korea" else c
+        c._replace(status=ClaimStatus.RETRACTED) if c.origin == "south-korea" else c
         for c in seed("killed")
     ]
     # when the estimate is computed
