@@ -49,22 +49,43 @@ def canonical_envelope(
     stream: str, version: int, type_: str, recorded_at: str, actor: str, data_json: str
 ) -> bytes:
     """`canonical_bytes` around data already in canonical JSON, so the writer encodes
-    each event's data once for the feed row and the leaf. The keys are written in
-    sorted order, as `dumps` would sort them (a unit test holds the two equal)."""
+    each event's data once for the feed row and the leaf. One orjson call: the keys are
+    given in sorted order, as `dumps` would sort them (a unit test holds the two equal),
+    and the data goes in as it is. What orjson refuses goes to `reference_envelope`."""
+    try:
+        return orjson.dumps(
+            {
+                "actor": actor,
+                "data": orjson.Fragment(data_json),
+                "recorded_at": recorded_at,
+                "stream": stream,
+                "type": type_,
+                "version": int(version),
+            }
+        )
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return reference_envelope(stream, version, type_, recorded_at, actor, data_json)
+
+
+def reference_envelope(
+    stream: str, version: int, type_: str, recorded_at: str, actor: str, data_json: str
+) -> bytes:
+    """`canonical_envelope` field by field, each string written by `dumps`."""
     return (
-        f'{{"actor":{_string(actor)},"data":{data_json},'
-        f'"recorded_at":{_string(recorded_at)},"stream":{_string(stream)},'
-        f'"type":{_string(type_)},"version":{int(version)}}}'
+        f'{{"actor":{dumps(actor)},"data":{data_json},'
+        f'"recorded_at":{dumps(recorded_at)},"stream":{dumps(stream)},'
+        f'"type":{dumps(type_)},"version":{int(version)}}}'
     ).encode()
-
-
-def _string(text: str) -> str:
-    return dumps(text)
 
 
 def leaf_hash(canonical: bytes) -> str:
     """RFC 9162 leaf hash, lowercase hex: SHA-256(0x00 || bytes)."""
-    return hashlib.sha256(b"\x00" + canonical).hexdigest()
+    return leaf_digest(canonical).hex()
+
+
+def leaf_digest(canonical: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || bytes)."""
+    return hashlib.sha256(b"\x00" + canonical).digest()
 
 
 def dumps(value: Any) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from projections.claim_state import canonical_envelope, dumps, leaf_hash
-from projections.merkle import aligned_nodes_to_store
+from projections.claim_state import canonical_envelope, dumps, leaf_digest
+from projections.merkle import StoredNode, aligned_nodes_to_store
 from projections.pending_rows import PendingRows
 
 if TYPE_CHECKING:
@@ -25,48 +25,67 @@ class FeedLog:
     def __init__(self, pending: PendingRows) -> None:
         self.pending = pending
         # The last stored node of each level of the Merkle log: the left siblings the
-        # next appends need (level -> (start, hash)).
-        self.frontier: dict[int, tuple[int, bytes]] = {}
+        # next appends need.
+        self.frontier: dict[int, StoredNode] = {}
+        self.cursor: Cursor = None  # the caller's, while it appends
 
     def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
         """The event's feed row, and its leaf appended to the Merkle log."""
-        data_json = dumps(e.data)
-        canonical = canonical_envelope(
-            e.stream, e.version, e.type, e.recorded_at, e.actor, data_json
+        self.append(
+            c, leaf_index, e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data
         )
-        leaf = leaf_hash(canonical)
+
+    def append(
+        self,
+        c: Cursor,
+        leaf_index: int,
+        position: int,
+        stream: str,
+        version: int,
+        type_: str,
+        recorded_at: str,
+        actor: str,
+        data: dict[str, Any],
+    ) -> None:
+        """`index_and_seal` of an event given by its fields (`Applied`'s, in order)."""
+        data_json = dumps(data)
+        leaf = leaf_digest(
+            canonical_envelope(stream, version, type_, recorded_at, actor, data_json)
+        )
         self.pending.insert(
             "event_index",
             (
-                e.position,
+                position,
                 leaf_index,
-                e.stream,
-                e.version,
-                e.type,
-                e.recorded_at,
-                e.actor,
+                stream,
+                version,
+                type_,
+                recorded_at,
+                actor,
                 data_json,
-                leaf,
+                leaf.hex(),
             ),
         )
-        self.seal(c, leaf_index, bytes.fromhex(leaf))
+        self.seal(c, leaf_index, leaf)
 
     def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
         """Append the leaf to the Merkle log, storing the subtrees it completes."""
+        self.cursor = c
+        for node in aligned_nodes_to_store(leaf_index, leaf, self.stored):
+            self.pending.insert("merkle_nodes", node)
+            self.frontier[node.level] = node
 
-        def stored(level: int, start: int) -> bytes:
-            known = self.frontier.get(level)
-            if known is not None and known[0] == start:
-                return known[1]
-            self.pending.flush(c)  # first append after a restart: read the log's edge
-            row = c.execute(
-                "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
-            ).fetchone()
-            return bytes(row[0])
-
-        for node in aligned_nodes_to_store(leaf_index, leaf, stored):
-            self.pending.insert("merkle_nodes", tuple(node))
-            self.frontier[node.level] = (node.start, node.hash)
+    def stored(self, level: int, start: int) -> bytes:
+        """A stored node the next append needs (a left sibling on the log's edge)."""
+        known = self.frontier.get(level)
+        if known is not None and known.start == start:
+            return known.hash
+        c = self.cursor
+        self.pending.flush(c)  # first append after a restart: read the log's edge
+        row = c.execute(
+            "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+        ).fetchone()
+        return bytes(row[0])
 
     def forget(self) -> None:
         """Drop the log's edge: after a rollback it may hold what was not committed."""

@@ -2,25 +2,37 @@
 0008): every stored event recomputed into its feed row and leaf, appended to a Merkle
 log, and compared in write order with the stored feed and Merkle nodes. It runs in a
 second process (`projections.log_half_process`) beside the views half.
+
+Events in a SQLite file are read with plain `sqlite3` (`projections.event_rows`) and
+decoded with orjson (`stored_events.plain_event`), each straight into the feed row's
+fields; an event that is not plain goes through the library's mapper, as the projection
+reads it (`stored_events.applied_from_stored`). Events elsewhere are read through the
+library's recorder.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
 
 from domain.ledger import Ledger
+from projections.collector import Paused, collector_paused
+from projections.event_rows import EventRow, EventRows
 from projections.feed_log import FeedLog
 from projections.merkle import NodeStoreTree, tree_root
 from projections.ordered_check import LOG_TABLES, ComparedRows, StoredInOrder, log_size
 from projections.replay import REBUILD_BATCH, as_uri, stored_notifications
 from projections.store import sqlite_env
-from projections.stored_events import applied_from_stored
+from projections.stored_events import ClassVersions, NotPlain, applied_from_stored, plain_event
 from projections.view_writer import Applied
+
+# An event as the feed shows it: `Applied`'s fields, in order.
+FeedEvent = tuple[int, str, int, str, str, str, dict[str, Any]]
 
 
 class LogInOrder:
@@ -34,8 +46,12 @@ class LogInOrder:
 
     def check(self, records: Sequence[Applied]) -> None:
         """The next events, in position order; raises RowsDiffer at a difference."""
-        for record in records:
-            self.log.index_and_seal(None, record, self.leaves)
+        self.check_events(as_feed_event(record) for record in records)
+
+    def check_events(self, events: Iterable[FeedEvent]) -> None:
+        """`check` of events given by their fields."""
+        for event in events:
+            self.log.append(None, self.leaves, *event)
             self.leaves += 1
         self.log.pending.flush(None)
 
@@ -48,30 +64,73 @@ class LogInOrder:
         frontier = self.log.frontier
 
         def node(level: int, start: int) -> bytes:
-            known_start, hash_ = frontier[level]
-            if known_start != start:
+            known = frontier[level]
+            if known.start != start:
                 raise LookupError(f"node ({level}, {start}) is not on the log's edge")
-            return hash_
+            return known.hash
 
         return tree_root(NodeStoreTree(node), self.leaves)
+
+
+class FeedEvents:
+    """Stored event rows as the feed shows them: decoded with orjson when plain, by the
+    library's mapper otherwise (as `applied_from_stored` reads them)."""
+
+    def __init__(self, rows: EventRows, mapper: Mapper[Any]) -> None:
+        self.rows = rows
+        self.mapper = mapper
+        self.plain = mapper.cipher is None and mapper.compressor is None
+        self.class_version = ClassVersions().__getitem__
+
+    def of(self, row: EventRow) -> FeedEvent:
+        position, originator_id, version, topic, state = row
+        if self.plain:
+            try:
+                event = plain_event(topic, state, self.class_version)
+            except NotPlain:
+                pass
+            else:
+                return (position, self.rows.stream_of(originator_id), version, *event)
+        notification = self.rows.notification(row)
+        return as_feed_event(Applied.of(self.mapper.to_domain_event(notification), position))
+
+
+def as_feed_event(e: Applied) -> FeedEvent:
+    return (e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
 
 
 def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple[int, str] | None:
     """Every stored event up to `until` recomputed into its feed row and leaf, equal to the
     stored feed and Merkle nodes in write order: the log's size and root, else None."""
     log = LogInOrder(db, until)
-    batch: list[Applied] = []
+    rows = EventRows.of(app)
     try:
-        for notification in stored_notifications(app, until):
-            batch.append(applied_from_stored(notification, app.mapper))
-            if len(batch) == REBUILD_BATCH:
-                log.check(batch)
-                batch = []
-        log.check(batch)
+        with collector_paused() as collector:
+            if rows is not None:
+                events = FeedEvents(rows, app.mapper)
+                for batch in rows.batches(until, REBUILD_BATCH):
+                    log.check_events(map(events.of, batch))
+                    collector.between_batches()
+            else:
+                check_notifications(app, log, until, collector)
     except Exception:  # a difference, an event that does not decode: the full rebuild names it
         return None
     root = log.root()
     return (log.leaves, root.hex()) if root is not None else None
+
+
+def check_notifications(
+    app: Application[Any], log: LogInOrder, until: int, collector: Paused
+) -> None:
+    """The stored events read through the library's recorder (not a SQLite file)."""
+    batch: list[Applied] = []
+    for notification in stored_notifications(app, until):
+        batch.append(applied_from_stored(notification, app.mapper))
+        if len(batch) == REBUILD_BATCH:
+            log.check(batch)
+            collector.between_batches()
+            batch = []
+    log.check(batch)
 
 
 def log_half_of_files(events_file: str, stored_file: str, until: int) -> tuple[int, str] | None:

@@ -59,3 +59,12 @@ def test_keys_sort_by_code_point_across_the_planes() -> None:
     value = {"\uffff": 1, "\U00010000": 2, "\ue000": 3, "a": 4, "B": 5, "é": 6}
 
     assert dumps(value) == reference_dumps(value)
+
+
+def test_an_envelope_orjson_refuses_is_written_by_the_reference() -> None:
+    data = dumps({"a": 1})
+
+    envelope = canonical_envelope("s", 2**70, "T", "r", "a", data)
+
+    expected = {"stream": "s", "version": 2**70, "type": "T", "recorded_at": "r", "actor": "a"}
+    assert envelope == reference_dumps({**expected, "data": {"a": 1}}).encode()
