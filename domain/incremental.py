@@ -5,10 +5,11 @@ that calls it on each event does work proportional to the metric's size per even
 keeps the same answer incrementally, holding per origin only its winner (its latest
 eligible claim) and across origins the included points sorted with their weights, so
 its memory grows with the origins, not the claims. A change that leaves every winner
-in place costs O(1); one that moves a winner O(log n) comparisons (and list inserts);
-when a winner itself changes (corrected, retracted, judged improbable, moved to another
-origin), the origin's claims are asked for again through `candidates`, which the caller
-answers from its store. Property tests check that it always equals the pure method.
+in place costs O(1); one that moves a winner O(log n) comparisons, list inserts and a
+short walk of the median; when a winner itself changes (corrected, retracted, judged
+improbable, moved to another origin), the origin's claims are asked for again through
+`candidates`, which the caller answers from its store. Property tests check that it
+always equals the pure method.
 
 A projection calls `put` and `point` on every claim event it applies, so both are kept
 cheap: each winner's recency and sorted entries are computed once, when it is crowned;
@@ -74,8 +75,8 @@ class Included(NamedTuple):
     """An included winner's entries in the sorted lists, kept to take them out again."""
 
     point: tuple[Decimal, str, int]  # (point, claim id, weight in hundredths)
-    low: tuple[Decimal, str]  # (low end, claim id): the point where open below
-    high: tuple[Decimal, str]  # (high end, claim id): the point where open above
+    low: Decimal  # the interval's lower end, the point where open below
+    high: Decimal  # its upper end, the point where open above
     confirmed: bool
 
 
@@ -84,16 +85,13 @@ def included(claim: ClaimAsKnown, weight: int) -> Included:
     low = interval.point if interval.low is None else interval.low
     high = interval.point if interval.high is None else interval.high
     return Included(
-        (interval.point, claim.id, weight),
-        (low, claim.id),
-        (high, claim.id),
-        claim.credibility == Credibility.CONFIRMED,
+        (interval.point, claim.id, weight), low, high, claim.credibility == Credibility.CONFIRMED
     )
 
 
 class WeightedPoints:
     """Points sorted with their weights, and their lower weighted median (§4 step 5)
-    kept as points come and go. A change moves the median a few places at most, so it
+    kept as points come and go. A change usually moves the median a place or two, so it
     is walked to from where it was rather than found again by summing every weight."""
 
     def __init__(self) -> None:
@@ -156,10 +154,12 @@ class IncrementalEstimate:
         self.winners: dict[str, ClaimAsKnown] = {}  # origin -> its latest eligible claim
         self.ratings: dict[str, Reliability] = {}  # each origin seen: its reliability
         self._recency: dict[str, Recency] = {}  # each winner's, so a challenge builds one
-        self._included: dict[str, Included] = {}  # origins whose winner counts now
+        self._included: dict[str, Included] = {}  # origin -> its winner, if it counts now
         self._points = WeightedPoints()
-        self._lows: list[tuple[Decimal, str]] = []  # sorted
-        self._highs: list[tuple[Decimal, str]] = []  # sorted
+        # The included lower and upper ends, sorted: equal ends are interchangeable, so
+        # they are bare decimals (one comparison per step of a search, not two).
+        self._lows: list[Decimal] = []
+        self._highs: list[Decimal] = []
         self._confirmed = 0
         self._point: Point | None = None  # None once something included changed
 
@@ -230,9 +230,9 @@ class IncrementalEstimate:
         if not self._points.entries:
             return NOTHING_INCLUDED
         return (
-            self._lows[0][0],
+            self._lows[0],
             self._points.median(),
-            self._highs[-1][0],
+            self._highs[-1],
             len(self._points.entries),
         )
 
