@@ -86,11 +86,12 @@ class FeedEvents:
         position, originator_id, version, topic, state = row
         if self.plain:
             try:
-                event = plain_event(topic, state, self.class_version)
+                type_, recorded_at, actor, data = plain_event(topic, state, self.class_version)
             except NotPlain:
                 pass
             else:
-                return (position, self.rows.stream_of(originator_id), version, *event)
+                stream = self.rows.stream_of(originator_id)
+                return (position, stream, version, type_, recorded_at, actor, data)
         notification = self.rows.notification(row)
         return as_feed_event(Applied.of(self.mapper.to_domain_event(notification), position))
 

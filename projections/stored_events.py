@@ -32,8 +32,6 @@ from projections.view_writer import Applied
 
 # The envelope fields that are not read separately (`timestamp` and `actor` are).
 OTHER_ENVELOPE_FIELDS = tuple(sorted(ENVELOPE_FIELDS - {"timestamp", "actor"}))
-# The keys of a value the transcoder tagged with its type.
-TAG_KEYS = frozenset({"_type_", "_data_"})
 # Decoded JSON values that are their own feed form.
 PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 # How many results of a conversion are remembered (dates and amounts recur).
@@ -160,9 +158,11 @@ def plain_event(topic: str, stored: Any, class_version: Callable[[str], int]) ->
 def feed_timestamp(stored: Any) -> str:
     """The event's stored timestamp as the feed's `recorded_at`; NotPlain unless it is a
     tagged datetime (what else the mapper makes of it, it says)."""
-    if type(stored) is dict and stored.keys() == TAG_KEYS and stored["_type_"] == "datetime_iso":
-        return feed_time(stored["_data_"])
-    raise NotPlain
+    if type(stored) is not dict or len(stored) != 2 or "_data_" not in stored:
+        raise NotPlain
+    if stored.get("_type_") != "datetime_iso":
+        raise NotPlain
+    return feed_time(stored["_data_"])
 
 
 def feed_value(value: Any) -> Any:
