@@ -31,41 +31,10 @@ class FeedLog:
 
     def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
         """The event's feed row, and its leaf appended to the Merkle log."""
-        self.append(
-            c, leaf_index, e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data
+        row, leaf = feed_row(
+            leaf_index, e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data
         )
-
-    def append(
-        self,
-        c: Cursor,
-        leaf_index: int,
-        position: int,
-        stream: str,
-        version: int,
-        type_: str,
-        recorded_at: str,
-        actor: str,
-        data: dict[str, Any],
-    ) -> None:
-        """`index_and_seal` of an event given by its fields (`Applied`'s, in order)."""
-        data_json = dumps(data)
-        leaf = leaf_digest(
-            canonical_envelope(stream, version, type_, recorded_at, actor, data_json)
-        )
-        self.pending.insert(
-            "event_index",
-            (
-                position,
-                leaf_index,
-                stream,
-                version,
-                type_,
-                recorded_at,
-                actor,
-                data_json,
-                leaf.hex(),
-            ),
-        )
+        self.pending.insert("event_index", row)
         self.seal(c, leaf_index, leaf)
 
     def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
@@ -90,3 +59,20 @@ class FeedLog:
     def forget(self) -> None:
         """Drop the log's edge: after a rollback it may hold what was not committed."""
         self.frontier.clear()
+
+
+def feed_row(
+    leaf_index: int,
+    position: int,
+    stream: str,
+    version: int,
+    type_: str,
+    recorded_at: str,
+    actor: str,
+    data: dict[str, Any],
+) -> tuple[tuple[Any, ...], bytes]:
+    """An event's feed row (`event_index`) and its leaf hash."""
+    data_json = dumps(data)
+    leaf = leaf_digest(canonical_envelope(stream, version, type_, recorded_at, actor, data_json))
+    row = (position, leaf_index, stream, version, type_, recorded_at, actor, data_json, leaf.hex())
+    return row, leaf

@@ -7,7 +7,8 @@ Events in a SQLite file are read with plain `sqlite3` (`projections.event_rows`)
 decoded with orjson (`stored_events.plain_event`), each straight into the feed row's
 fields; an event that is not plain goes through the library's mapper, as the projection
 reads it (`stored_events.applied_from_stored`). Events elsewhere are read through the
-library's recorder.
+library's recorder. The Merkle log is made a batch at a time, level by level
+(`projections.merkle_levels`), the order in which its stored nodes are compared.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from eventsourcing.persistence import Mapper
 from domain.ledger import Ledger
 from projections.collector import Paused, collector_paused
 from projections.event_rows import EventRow, EventRows
-from projections.feed_log import FeedLog
-from projections.merkle import NodeStoreTree, tree_root
-from projections.ordered_check import LOG_TABLES, ComparedRows, StoredInOrder, log_size
+from projections.feed_log import feed_row
+from projections.merkle_levels import MerkleLevels
+from projections.ordered_check import LOG_TABLES, StoredInOrder, log_size
 from projections.replay import REBUILD_BATCH, as_uri, stored_notifications
 from projections.store import sqlite_env
 from projections.stored_events import ClassVersions, NotPlain, applied_from_stored, plain_event
@@ -41,8 +42,7 @@ class LogInOrder:
 
     def __init__(self, db: sqlite3.Connection, until: int) -> None:
         self.stored = StoredInOrder(db, LOG_TABLES, until=until, leaves=log_size(db, until))
-        self.log = FeedLog(ComparedRows(self.stored))
-        self.leaves = 0
+        self.tree = MerkleLevels()
 
     def check(self, records: Sequence[Applied]) -> None:
         """The next events, in position order; raises RowsDiffer at a difference."""
@@ -50,26 +50,21 @@ class LogInOrder:
 
     def check_events(self, events: Iterable[FeedEvent]) -> None:
         """`check` of events given by their fields."""
+        rows, leaves = [], []
+        leaf_index = self.tree.size
         for event in events:
-            self.log.append(None, self.leaves, *event)
-            self.leaves += 1
-        self.log.pending.flush(None)
+            row, leaf = feed_row(leaf_index, *event)
+            rows.append(row)
+            leaves.append(leaf)
+            leaf_index += 1
+        if rows:
+            self.stored.expect("event_index", rows)
+        for nodes in self.tree.append(leaves):
+            self.stored.expect("merkle_nodes", nodes)
 
     def root(self) -> bytes | None:
-        """The root of the recomputed log, if every stored row was seen; else None.
-        From the last node of each level (the Merkle log's edge): exactly the
-        subtrees a root at this size reads."""
-        if not self.stored.all_seen():
-            return None
-        frontier = self.log.frontier
-
-        def node(level: int, start: int) -> bytes:
-            known = frontier[level]
-            if known.start != start:
-                raise LookupError(f"node ({level}, {start}) is not on the log's edge")
-            return known.hash
-
-        return tree_root(NodeStoreTree(node), self.leaves)
+        """The root of the recomputed log, if every stored row was seen; else None."""
+        return self.tree.root() if self.stored.all_seen() else None
 
 
 class FeedEvents:
@@ -117,7 +112,7 @@ def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple
     except Exception:  # a difference, an event that does not decode: the full rebuild names it
         return None
     root = log.root()
-    return (log.leaves, root.hex()) if root is not None else None
+    return (log.tree.size, root.hex()) if root is not None else None
 
 
 def check_notifications(
