@@ -36,6 +36,10 @@ Handler = Callable[[Cursor, "Applied"], None]
 # Recent claim states kept for corrections and status changes (as JSON, about 0.7 kB
 # each); an older claim is read back from the `claims` table.
 MAX_CACHED_CLAIM_STATES = 50_000
+# As the states hold them, looked up once (an enum's `.value` is a descriptor call).
+ACTIVE = ClaimStatus.ACTIVE.value
+RETRACTED = ClaimStatus.RETRACTED.value
+NOT_JUDGED = int(Credibility.CANNOT_BE_JUDGED)
 
 
 @dataclass(slots=True)
@@ -213,8 +217,8 @@ class ViewWriter:
             "url": d["url"],
             "quote": d["quote"],
             "note": d["note"],
-            "status": ClaimStatus.ACTIVE.value,
-            "credibility": Credibility.CANNOT_BE_JUDGED,
+            "status": ACTIVE,
+            "credibility": NOT_JUDGED,
             "version": e.version,
             "recorded_at": e.recorded_at,
             "recorded_by": e.actor,
@@ -226,10 +230,10 @@ class ViewWriter:
         self.change_claim(c, e, dict(e.data["changes"]))
 
     def claim_retracted(self, c: Cursor, e: Applied) -> None:
-        self.change_claim(c, e, {"status": ClaimStatus.RETRACTED.value})
+        self.change_claim(c, e, {"status": RETRACTED})
 
     def claim_reinstated(self, c: Cursor, e: Applied) -> None:
-        self.change_claim(c, e, {"status": ClaimStatus.ACTIVE.value})
+        self.change_claim(c, e, {"status": ACTIVE})
 
     def claim_assessed(self, c: Cursor, e: Applied) -> None:
         self.change_claim(c, e, {"credibility": e.data["credibility"]})
