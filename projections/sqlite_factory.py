@@ -6,8 +6,9 @@ than one statement.
 tracking read and a view read, the size of the Merkle log and its nodes, an insert and
 its select) are parsed and planned again on every call. Measured here, two simple
 statements in turn cost 14 µs a pair with a cache of one, 7 µs with a real cache. This
-factory is the library's `SQLiteFactory` with one difference: its pool opens
-connections with a cache of `STATEMENT_CACHE` statements. Select it with
+factory is the library's `SQLiteFactory` with two differences: its pool opens
+connections with a cache of `STATEMENT_CACHE` statements, and new files with pages of
+`PAGE_SIZE` bytes. Select it with
 `PERSISTENCE_MODULE=projections.sqlite_factory:Factory`.
 """
 
@@ -25,6 +26,11 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import Environment
 
 STATEMENT_CACHE = 256
+# Pages of 8 KiB rather than SQLite's 4 KiB for new files: a claim's rows (about 1 kB
+# in each of several views) split pages half as often, and the B-trees are shallower.
+# Catching up 30,000 claims went from about 20,500 to 25,500 events/s (3 runs each,
+# interleaved; 16 KiB did no better). Existing files keep their page size.
+PAGE_SIZE = 8192
 TOPIC = "projections.sqlite_factory:Factory"
 
 
@@ -42,6 +48,8 @@ class CachingConnectionPool(SQLiteConnectionPool):
             )
         except (sqlite3.Error, TypeError) as e:
             raise InterfaceError(e) from e
+        # Only a new file takes it (before WAL mode is set, which fixes the page size).
+        c.execute(f"PRAGMA page_size={PAGE_SIZE}")
         if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
             cursor = c.cursor()
             cursor.execute("PRAGMA journal_mode;")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from projections.schema import VIEW_TABLES
+from projections.sqlite_factory import PAGE_SIZE
 from projections.store import open_sqlite_store, views_path_for
 
 from .conftest import ACTOR, claim, define_metrics, register_sources
@@ -98,3 +99,23 @@ def test_the_lag_counts_the_positions_the_views_have_not_applied_yet(tmp_path: P
         assert store.lag() == 0
     finally:
         store.close()
+
+
+def page_size(path: Path) -> int:
+    return count(path, "PRAGMA page_size")
+
+
+def test_new_files_have_pages_of_8_kib_and_older_files_keep_theirs(tmp_path: Path) -> None:
+    events = tmp_path / "ledger.db"
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as db:  # made elsewhere, with SQLite's default pages
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (a)")
+    store = open_sqlite_store(str(events))
+    store.close()
+    store = open_sqlite_store(str(older))
+    store.close()
+
+    assert page_size(events) == page_size(Path(views_path_for(str(events)))) == PAGE_SIZE == 8192
+    assert page_size(older) == 4096
+    assert "stored_events" in tables(older)
