@@ -47,7 +47,8 @@ IN_LOG = "level BETWEEN 0 AND 62 AND start >= 0 AND start + (1 << level) <= :lea
 IN_WRITE_ORDER = {
     "event_index": (
         "SELECT * FROM stored.event_index WHERE position <= :until ORDER BY position",
-        "SELECT COUNT(*) FROM stored.event_index WHERE position <= :until",
+        # `+position`: counted on the narrow leaf_index index, not the table itself.
+        "SELECT COUNT(*) FROM stored.event_index WHERE +position <= :until",
     ),
     "merkle_nodes": (
         f"SELECT * FROM stored.merkle_nodes WHERE level = :level AND {IN_LOG} ORDER BY start",
