@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +134,7 @@ def sealed_leaf_of(views: BaseLedgerViews) -> Callable[[int], int | None]:
     return sealed_leaf
 
 
-def apply_batch(views: BaseLedgerViews, batch: list[Applied]) -> Divergence | None:
+def apply_batch(views: BaseLedgerViews, batch: Sequence[Applied]) -> Divergence | None:
     try:
         views.apply_records(batch)
     except Exception as error:

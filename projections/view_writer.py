@@ -25,7 +25,7 @@ from eventsourcing.domain import DomainEventProtocol
 from domain.event_data import event_actor, event_data, event_type, rfc3339
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.claim_state import ClaimState, dumps, loads, origin_of
-from projections.claims_view import Claims, ClaimsTable
+from projections.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.estimate_keeper import EstimateKeeper
 from projections.feed_log import FeedLog
 from projections.pending_rows import PendingRows
@@ -202,28 +202,7 @@ class ViewWriter:
     # Claims
 
     def claim_recorded(self, c: Cursor, e: Applied) -> None:
-        d = e.data
-        state: ClaimState = {
-            "id": e.stream,
-            "metric": d["metric"],
-            "value": d["value"],
-            "qualifier": d["qualifier"],
-            "value_high": d["value_high"],
-            "as_of": d["as_of"],
-            "period_start": d["period_start"],
-            "reported_by": d["reported_by"],
-            "attributed_to": d["attributed_to"],
-            "published_at": d["published_at"],
-            "url": d["url"],
-            "quote": d["quote"],
-            "note": d["note"],
-            "status": ACTIVE,
-            "credibility": NOT_JUDGED,
-            "version": e.version,
-            "recorded_at": e.recorded_at,
-            "recorded_by": e.actor,
-        }
-        state["origin"] = origin_of(state)
+        state = recorded_state(e.stream, e.version, e.recorded_at, e.actor, e.data)
         self.put_claim(c, e, state, e.position)
 
     def claim_corrected(self, c: Cursor, e: Applied) -> None:
@@ -257,19 +236,7 @@ class ViewWriter:
         """The claim's new state (`previous`: its state before, None for a new claim):
         its current row, a version row, and its metric's estimate."""
         state_json = dumps(state)
-        self.claims.put(
-            (
-                e.stream,
-                state["metric"],
-                state["origin"],
-                state["reported_by"],
-                state["status"],
-                e.version,
-                recorded_position,
-                state_json,
-            ),
-            previous,
-        )
+        self.claims.put(claim_row(e.version, recorded_position, state, state_json), previous)
         self.pending.insert(
             "claim_versions",
             (
@@ -338,3 +305,45 @@ class ViewWriter:
         self.keeper.forget()
         self.log.forget()
         self.claim_states.clear()
+
+
+def recorded_state(
+    stream: str, version: int, recorded_at: str, actor: str, data: dict[str, Any]
+) -> ClaimState:
+    """A claim's state as its `Claim.Recorded` event makes it."""
+    state: ClaimState = {
+        "id": stream,
+        "metric": data["metric"],
+        "value": data["value"],
+        "qualifier": data["qualifier"],
+        "value_high": data["value_high"],
+        "as_of": data["as_of"],
+        "period_start": data["period_start"],
+        "reported_by": data["reported_by"],
+        "attributed_to": data["attributed_to"],
+        "published_at": data["published_at"],
+        "url": data["url"],
+        "quote": data["quote"],
+        "note": data["note"],
+        "status": ACTIVE,
+        "credibility": NOT_JUDGED,
+        "version": version,
+        "recorded_at": recorded_at,
+        "recorded_by": actor,
+    }
+    state["origin"] = origin_of(state)
+    return state
+
+
+def claim_row(version: int, recorded_position: int, state: ClaimState, state_json: str) -> ClaimRow:
+    """The claim's row of the `claims` view, for its state (as JSON too) at `version`."""
+    return (
+        state["id"],
+        state["metric"],
+        state["origin"],
+        state["reported_by"],
+        state["status"],
+        version,
+        recorded_position,
+        state_json,
+    )

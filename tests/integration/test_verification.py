@@ -799,7 +799,8 @@ def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
 
 
 @pytest.mark.parametrize(
-    "edit", ["feed data", "feed row deleted", "merkle node added", "claim version added"]
+    "edit",
+    ["feed data", "feed row deleted", "merkle node added", "claim version added", "claim origin"],
 )
 def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_view(
     files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
