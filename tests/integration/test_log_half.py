@@ -59,11 +59,7 @@ def test_events_stored_otherwise_with_the_same_meaning_still_verify(
         rewrite_state(files, event.position, SAME_MEANING[edit](event.state))
     store = opened()
 
-    fast, checked, restarts = fast_then_verify(store)
-
-    size, root = MerkleLog(store.views).root()
-    assert fast == checked == Verified(size, root.hex())
-    assert restarts == 0
+    verifies_on_the_fast_path(store)
 
 
 def test_ids_stored_in_capitals_read_as_the_library_reads_them(
@@ -78,11 +74,7 @@ def test_ids_stored_in_capitals_read_as_the_library_reads_them(
     )
     store = opened()
 
-    fast, checked, restarts = fast_then_verify(store)
-
-    size, root = MerkleLog(store.views).root()
-    assert fast == checked == Verified(size, root.hex())
-    assert restarts == 0
+    verifies_on_the_fast_path(store)
 
 
 def test_a_state_stored_as_text_is_not_shown_equal(
@@ -163,3 +155,12 @@ def test_a_compressed_store_is_read_through_the_mapper(
         assert answer == (size, root.hex())
     finally:
         store.close()
+
+
+def verifies_on_the_fast_path(store: Store) -> None:
+    """The fast path shows the store equal, with the size and root of the stored log."""
+    fast, checked, restarts = fast_then_verify(store)
+
+    size, root = MerkleLog(store.views).root()
+    assert fast == checked == Verified(size, root.hex())
+    assert restarts == 0
