@@ -4,6 +4,7 @@ and `Applied.of` make of them, for every event type, on both stores."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from eventsourcing.persistence import MapperDeserialisationError, Notification
 
 from projections.event_rows import EventRows
 from projections.log_half import FeedEvents, as_feed_event
-from projections.store import Store
+from projections.store import Store, open_sqlite_store
 from projections.stored_events import (
     ClassVersions,
     NotPlain,
@@ -95,12 +96,11 @@ def test_every_stored_row_reads_as_the_recorder_mapper_and_applied_of_make_it(
 
 
 def test_a_stored_row_the_fast_reader_leaves_to_the_mapper_reads_as_the_mapper_reads_it(
-    store_at: StoreAt,
+    tmp_path: Path,
 ) -> None:
-    """A class version other than the class's: upcasting (or not) is the mapper's."""
-    if store_at.kind != "sqlite":
-        pytest.skip("rows are read with sqlite3 from SQLite files only")
-    store = store_at.open()
+    """A class version other than the class's: upcasting (or not) is the mapper's. (Rows
+    are read with sqlite3 from SQLite files only.)"""
+    store = open_sqlite_store(str(tmp_path / "ledger.db"))
     try:
         for step in STEPS:
             step(store)
