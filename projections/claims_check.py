@@ -43,7 +43,7 @@ LAST_VERSION_OF_CLAIM = (
 # Of the claims in `temp.changed` (CROSS JOIN: SQLite then reads them first, rather than
 # every stored claim), those whose stored row is their last stored version, in
 # every column. The origin, reporter and status are read off the state as
-# `ViewWriter.claim_recorded` and `claim_state.origin_of` derive them: the last source of
+# `view_writer.recorded_state` and `claim_state.origin_of` derive them: the last source of
 # `attributed_to`, else the reporter (a test holds the two derivations equal).
 CLAIMS_AS_LAST_VERSIONS = (
     "SELECT COUNT(*) FROM temp.changed ch CROSS JOIN stored.claims c ON c.id = ch.id "
