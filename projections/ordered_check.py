@@ -9,12 +9,13 @@ equal one by one in that order, has rebuilt the same view. Writing those rows (t
 data and each claim version's state, about 1 kB an event, under random-key indexes) was
 most of a private rebuild's cost at a million events; read in order they cost a scan.
 
-- The **log half** (`projections.log_half`) recomputes each stored event's feed row and leaf and
-  appends it to a Merkle log, and compares them with the stored feed and Merkle nodes.
+- The **log half** (`projections.log_half`) recomputes each stored event's feed row and
+  leaf and appends it to a Merkle log, and compares them with the stored feed and
+  Merkle nodes.
 - The **views half** (`ComparedViews`) replays the stored feed rows, read back as the
-  events they index, through the projection's handlers into scratch views: claim
-  versions are compared in write order, the other views (which the projection reads
-  back) are written and compared by key afterwards.
+  events they index, through the projection's handlers: claim versions are compared in
+  write order, claims through them (`projections.claims_check`), and the other views
+  are written into scratch views and compared by key afterwards.
 
 When the log half shows the stored feed equal to the stored events, the views half has
 replayed the events themselves. The halves only answer "equal" or "not shown equal";
