@@ -3,7 +3,7 @@ new row goes, and where its current state, a metric's claims and a source's metr
 read back from.
 
 `ClaimsTable` is the projection's own: the `claims` table, with this batch's pending
-rows written first. `verify`'s views half has another (`ordered_check.ClaimsInVersions`)
+rows written first. `verify`'s views half has another (`claims_check.ClaimsInVersions`)
 that writes nothing and reads the stored claim versions it has already checked.
 """
 
