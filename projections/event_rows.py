@@ -1,5 +1,6 @@
 """The stored events of a SQLite event store read with plain `sqlite3`, as the library's
-recorder stores them, for `verify`'s log half.
+recorder stores them, for `verify`'s log half and the catch-up's preparing process
+(`projections.prepared_feed`).
 
 The recorder's `select_notifications` reads pages of a thousand rows, each in a
 transaction of its own, and makes every row a `Notification` whose originator id is a
@@ -49,14 +50,15 @@ class EventRows:
         uuid_ids = recorder.datastore.originator_id_type == "uuid"
         return cls(events_file, recorder.events_table_name, uuid_ids)
 
-    def batches(self, until: int, size: int) -> Iterator[list[EventRow]]:
-        """Every stored event up to position `until`, in position order, in one snapshot."""
+    def batches(self, until: int, size: int, after: int = 0) -> Iterator[list[EventRow]]:
+        """Every stored event after position `after` up to `until`, in position order, in
+        one snapshot."""
         uri = as_uri(self.events_file, read_only=True)
         with closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as db:
             cursor = db.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {self.table} WHERE rowid <= ? ORDER BY rowid",
-                (until,),
+                f"FROM {self.table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+                (after, until),
             )
             while rows := cursor.fetchmany(size):
                 yield rows

@@ -1,8 +1,9 @@
 """The log part of the projection: each event's feed row (`event_index`) and its leaf
 appended to the Merkle log (`merkle_nodes`), as pending rows of the caller's batch.
 
-The view writer uses it for every event it applies; `verify`'s log half uses it alone
-to recompute the feed and the log from the stored events.
+The view writer uses it for every event it applies; the catch-up's preparing process
+(`projections.prepared_feed`) uses it alone, starting from the stored log's edge;
+`verify`'s log half makes the same rows with `feed_row`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,31 @@ class FeedLog:
     def forget(self) -> None:
         """Drop the log's edge: after a rollback it may hold what was not committed."""
         self.frontier.clear()
+
+    def read_edge(self, c: Cursor, size: int) -> None:
+        """Hold the stored nodes appends after leaf `size - 1` can need (`edge_of`), so
+        appending never reads the database: for a process with no connection to it."""
+        self.frontier.clear()
+        for level, start in edge_of(size):
+            row = c.execute(
+                "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"the Merkle log of {size} leaves has no node ({level}, {start})")
+            self.frontier[level] = StoredNode(level, start, bytes(row[0]))
+
+
+def edge_of(size: int) -> list[tuple[int, int]]:
+    """The aligned complete subtrees a log of `size` leaves splits into, largest first:
+    one per bit set in `size`. The only stored nodes an append after them reads: the left
+    sibling of level `l` that an append completes starts at `size` with its bits below
+    `l + 1` cleared, and lies wholly before leaf `size` only when bit `l` of it is set."""
+    edge, start = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            edge.append((level, start))
+            start += 1 << level
+    return edge
 
 
 def feed_row(

@@ -19,10 +19,14 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
 
+from projections.feed_log import FeedLog
+from projections.merkle import StoredNode
+from projections.pending_rows import PendingRows
+from projections.prepared_batch import PreparedBatch
 from projections.schema import KEY_COLUMNS, VIEW_TABLES, create_statements, writer_statements
 from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.view_writer import Applied, ViewWriter
@@ -98,6 +102,48 @@ class BaseLedgerViews:
                 leaf_index += 1
             self.writer.finish(cursor)
         return records[-1].position
+
+    def apply_prepared(self, chunks: Iterator[PreparedBatch], size: int) -> tuple[int, int] | None:
+        """Apply chunks made by the catch-up's preparing process (`prepared_feed`) as they
+        come, until `size` events or the last chunk, and record the last position, all in
+        one transaction: as `apply_records` would, the feed rows and Merkle nodes already
+        made. Returns the position and the number of events applied (None if no chunk
+        came). Raises the library's IntegrityError when another runner applied any first."""
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        applied = 0
+        try:
+            with self.sql_transaction(commit=True) as cursor:
+                # As in `_apply_records`: the tracking record written first (refused at once
+                # if another runner is ahead), moved on to the last event at the end.
+                tracked = chunk.events[-1][0]
+                self.track(cursor, Tracking(APPLICATION_NAME, tracked))
+                if self.next_leaf_index(cursor) != chunk.first_leaf:
+                    # Another runner applied some of the events before: start after it.
+                    raise IntegrityError("the views moved on while the events were prepared")
+                while chunk is not None:
+                    events = [Applied(*event) for event in chunk.events]
+                    self.writer.apply_prepared(cursor, events, chunk.index_rows, chunk.nodes)
+                    applied += len(events)
+                    position = events[-1].position
+                    chunk = next(chunks, None) if applied < size else None
+                if position != tracked:
+                    self.track(cursor, Tracking(APPLICATION_NAME, position))
+                self.writer.finish(cursor)
+        except BaseException:
+            self.writer.forget()
+            raise
+        return position, applied
+
+    def log_edge(self) -> tuple[int, dict[int, StoredNode]]:
+        """The Merkle log's size and the stored nodes appends after it read (`edge_of`),
+        in one snapshot."""
+        log = FeedLog(PendingRows())
+        with self.sql_transaction() as c:
+            size = self.next_leaf_index(c)
+            log.read_edge(c, size)
+        return size, log.frontier
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         """The leaf index the next event gets: the log's size."""

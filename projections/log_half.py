@@ -19,21 +19,18 @@ from contextlib import closing
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
 
 from domain.ledger import Ledger
 from projections.collector import Paused, collector_paused
-from projections.event_rows import EventRow, EventRows
+from projections.event_rows import EventRows
+from projections.feed_events import FeedEvents, as_feed_event
 from projections.feed_log import feed_row
 from projections.merkle_levels import MerkleLevels
 from projections.ordered_check import LOG_TABLES, StoredInOrder, log_size
 from projections.replay import REBUILD_BATCH, as_uri, stored_notifications
 from projections.store import sqlite_env
-from projections.stored_events import ClassVersions, NotPlain, applied_from_stored, plain_event
-from projections.view_writer import Applied
-
-# An event as the feed shows it: `Applied`'s fields, in order.
-FeedEvent = tuple[int, str, int, str, str, str, dict[str, Any]]
+from projections.stored_events import applied_from_stored
+from projections.view_writer import Applied, FeedEvent
 
 
 class LogInOrder:
@@ -65,34 +62,6 @@ class LogInOrder:
     def root(self) -> bytes | None:
         """The root of the recomputed log, if every stored row was seen; else None."""
         return self.tree.root() if self.stored.all_seen() else None
-
-
-class FeedEvents:
-    """Stored event rows as the feed shows them: decoded with orjson when plain, by the
-    library's mapper otherwise (as `applied_from_stored` reads them)."""
-
-    def __init__(self, rows: EventRows, mapper: Mapper[Any]) -> None:
-        self.rows = rows
-        self.mapper = mapper
-        self.plain = mapper.cipher is None and mapper.compressor is None
-        self.class_version = ClassVersions().__getitem__
-
-    def of(self, row: EventRow) -> FeedEvent:
-        position, originator_id, version, topic, state = row
-        if self.plain:
-            try:
-                type_, recorded_at, actor, data = plain_event(topic, state, self.class_version)
-            except NotPlain:
-                pass
-            else:
-                stream = self.rows.stream_of(originator_id)
-                return (position, stream, version, type_, recorded_at, actor, data)
-        notification = self.rows.notification(row)
-        return as_feed_event(Applied.of(self.mapper.to_domain_event(notification), position))
-
-
-def as_feed_event(e: Applied) -> FeedEvent:
-    return (e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
 
 
 def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple[int, str] | None:

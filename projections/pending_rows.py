@@ -32,6 +32,13 @@ class PendingRows:
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
         self.inserts[table].append(row)
 
+    def extend(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        self.inserts[table].extend(rows)
+
+    def take(self, table: str) -> list[tuple[Any, ...]]:
+        """The rows pending for `table`, no longer pending."""
+        return self.inserts.pop(table, [])
+
     def put_claim(self, row: tuple[Any, ...]) -> None:
         self.claims[row[0]] = row
 

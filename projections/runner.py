@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Subscription
 
 from projections.collector import collector_paused
 from projections.ledger_views import BaseLedgerViews
+from projections.prepared_feed import PREPARE_FROM, PreparedFeed
 from projections.stored_events import applied_from_stored
 from projections.subscription import next_batch
 
@@ -35,6 +36,7 @@ class ProjectionRunner:
         self.ledger = ledger
         self.views = views
         self.batch_size = batch_size
+        self.prepare_from = PREPARE_FROM  # events behind from which a process prepares
         self.error: BaseException | None = None
         self._applied = threading.Condition()
         self._position = views.position()
@@ -48,7 +50,11 @@ class ProjectionRunner:
         return self._position
 
     def catch_up(self, on_progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything stored now, batch by batch; returns the position reached."""
+        """Apply everything stored now, batch by batch; returns the position reached.
+
+        Far behind a SQLite event store, a forked process prepares the batches
+        (`projections.prepared_feed`); whatever it leaves is applied here."""
+        self._catch_up_prepared(on_progress)
         while True:
             notifications = self.ledger.recorder.select_notifications(
                 start=self._position, limit=self.batch_size, inclusive_of_start=False
@@ -172,12 +178,39 @@ class ProjectionRunner:
             self._applied.notify_all()
         return True
 
+    def _catch_up_prepared(self, on_progress: Callable[[int], None] | None) -> None:
+        until = self.ledger.recorder.max_notification_id() or 0
+        if until - self._position < self.prepare_from:
+            return
+        feed = PreparedFeed.start(self.ledger, self.views, self._position, until)
+        if feed is None:
+            return
+        with feed, collector_paused() as collector:
+            chunks = iter(feed)
+            while True:
+                try:
+                    applied = self.views.apply_prepared(chunks, self.batch_size)
+                except IntegrityError:
+                    # Another runner (another process) applied some first: resume after it.
+                    if not self._resume_from_tracked():
+                        raise
+                    return
+                if applied is None:
+                    return
+                collector.between_batches()
+                self._advance(applied[0])
+                if on_progress is not None:
+                    on_progress(applied[1])
+
+    def _advance(self, position: int) -> None:
+        with self._applied:
+            self._position = position
+            self._applied.notify_all()
+
     def _apply(self, notifications: Sequence[Notification]) -> None:
         mapper = self.ledger.mapper
         with collector_paused() as collector:
             records = [applied_from_stored(n, mapper) for n in notifications]
             position = self.views.apply_records(records)
             collector.between_batches()
-        with self._applied:
-            self._position = position
-            self._applied.notify_all()
+        self._advance(position)

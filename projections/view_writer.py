@@ -32,6 +32,9 @@ from projections.pending_rows import PendingRows
 
 Cursor = Any
 Handler = Callable[[Cursor, "Applied"], None]
+Row = tuple[Any, ...]
+# An event as the feed shows it: `Applied`'s fields, in order.
+FeedEvent = tuple[int, str, int, str, str, str, dict[str, Any]]
 
 # Recent claim states kept for corrections and status changes (as JSON, about 0.7 kB
 # each); an older claim is read back from the `claims` table.
@@ -106,6 +109,18 @@ class ViewWriter:
         """Index, seal and project one event given as the feed shows it."""
         self.index_and_seal(c, e, leaf_index)
         self.project(c, e)
+
+    def apply_prepared(
+        self, c: Cursor, events: list[Applied], index_rows: list[Row], nodes: list[Row]
+    ) -> None:
+        """Apply events whose feed rows and Merkle nodes were made elsewhere (by
+        `FeedLog` in the catch-up's preparing process); the log's edge held here is then
+        behind, so it is read again when next needed."""
+        self.log.forget()
+        self.pending.extend("event_index", index_rows)
+        self.pending.extend("merkle_nodes", nodes)
+        for e in events:
+            self.project(c, e)
 
     def project(self, c: Cursor, e: Applied) -> None:
         """The rows of the views other than the feed and the Merkle log."""

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import MapperDeserialisationError, Notification
 
 from projections.event_rows import EventRows
-from projections.log_half import FeedEvents, as_feed_event
+from projections.feed_events import FeedEvents, as_feed_event
 from projections.store import Store, open_sqlite_store
 from projections.stored_events import (
     ClassVersions,
@@ -91,6 +91,7 @@ def test_every_stored_row_reads_as_the_recorder_mapper_and_applied_of_make_it(
             assert rows.notification(row) == n
             expected = Applied.of(store.ledger.mapper.to_domain_event(n), n.id)
             assert events.of(row) == as_feed_event(expected)
+            assert events.applied(row) == applied_from_stored(n, store.ledger.mapper) == expected
     finally:
         store.close()
 
