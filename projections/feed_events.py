@@ -25,20 +25,16 @@ class FeedEvents:
         self.class_version = ClassVersions().__getitem__
 
     def of(self, row: EventRow) -> FeedEvent:
-        """The row's fields; a plain event's data in stored order (the feed's JSON sorts
-        it anyway)."""
+        """The row's fields."""
         plain = self.plain_fields(row)
         if plain is not None:
             return plain
         return as_feed_event(self.mapped(row))
 
     def applied(self, row: EventRow) -> Applied:
-        """The row as `applied_from_stored` gives its notification (data sorted)."""
+        """The row as `applied_from_stored` gives its notification."""
         plain = self.plain_fields(row)
-        if plain is None:
-            return self.mapped(row)
-        position, stream, version, type_, recorded_at, actor, data = plain
-        return Applied(position, stream, version, type_, recorded_at, actor, sorted_data(data))
+        return self.mapped(row) if plain is None else Applied(*plain)
 
     def plain_fields(self, row: EventRow) -> FeedEvent | None:
         if not self.plain:
@@ -54,10 +50,6 @@ class FeedEvents:
     def mapped(self, row: EventRow) -> Applied:
         notification = self.rows.notification(row)
         return Applied.of(self.mapper.to_domain_event(notification), notification.id)
-
-
-def sorted_data(data: dict[str, Any]) -> dict[str, Any]:
-    return dict(sorted(data.items()))
 
 
 def as_feed_event(e: Applied) -> FeedEvent:

@@ -24,7 +24,7 @@ from projections.subscription import next_batch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 20_000
 
 
 class ProjectionRunner:

@@ -48,7 +48,8 @@ class NotPlain(Exception):
 
 
 # A stored event's fields as the feed shows them, but for its position and stream:
-# type, recorded_at, actor and data (in stored order: `plain_applied` sorts it). A
+# type, recorded_at, actor and data (in stored order: whatever the views make of an
+# event's data is canonical JSON, its keys sorted, so the order is never seen). A
 # tuple, not a NamedTuple: made for every event, and a NamedTuple is dearer to make.
 PlainEvent = tuple[str, str, str, dict[str, Any]]
 
@@ -113,7 +114,7 @@ def plain_applied(n: Notification) -> Applied:
         type=type_,
         recorded_at=recorded_at,
         actor=actor,
-        data=dict(sorted(data.items())),
+        data=data,
     )
 
 
