@@ -47,6 +47,14 @@ class EstimateKeeper:
         self.cached_weight = 0
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
 
+    def defined(self, metric: str) -> None:
+        """A metric just defined: no claim and no timeline point can precede its
+        definition (a claim names a metric that exists), so its estimate starts empty
+        rather than being read back from both tables."""
+        if metric not in self.estimates:
+            self.estimates[metric] = self.new_estimate(metric)
+            self.last_points[metric] = None
+
     def rated(self, origin: str, reliability: Reliability) -> None:
         """A source was re-rated (before `rate` and `refresh` of its metrics)."""
         self.reliabilities[origin] = reliability
@@ -113,13 +121,16 @@ class EstimateKeeper:
         if estimate is not None:
             self.estimates.move_to_end(metric)
             return estimate
-        estimate = IncrementalEstimate(
-            lambda origin: self.candidates(metric, origin), self.reliability_of
-        )
+        estimate = self.new_estimate(metric)
         for state, position in self.claims.of_metric(c, metric):
             estimate.put(as_known(loads(state), position))
         self.estimates[metric] = estimate
         return estimate
+
+    def new_estimate(self, metric: str) -> IncrementalEstimate:
+        return IncrementalEstimate(
+            lambda origin: self.candidates(metric, origin), self.reliability_of
+        )
 
     def weigh(self, metric: str, estimate: IncrementalEstimate) -> None:
         """Count the metric's (possibly grown) weight; evict the least recently used

@@ -121,6 +121,9 @@ class ViewWriter:
         self.pending.extend("merkle_nodes", nodes)
         for e in events:
             self.project(c, e)
+        # Written now, not when the transaction ends: while SQLite writes these, the
+        # preparing process makes the next chunk (the rows, and their order, are the same).
+        self.pending.flush(c)
 
     def project(self, c: Cursor, e: Applied) -> None:
         """The rows of the views other than the feed and the Merkle log."""
@@ -203,6 +206,7 @@ class ViewWriter:
                 "{}",
             ),
         )
+        self.keeper.defined(d["slug"])
         self.keeper.refresh(c, d["slug"], e.position, e.recorded_at)
 
     def metric_updated(self, c: Cursor, e: Applied) -> None:
