@@ -32,6 +32,8 @@ from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.view_writer import Applied, ViewWriter
 
 APPLICATION_NAME = "ledger"
+# The page cache of the connection that catches up far behind (see `catching_up`).
+CATCH_UP_CACHE_KIB = 128 * 1024
 # How often a standby runner tries to become the active one.
 STANDBY_POLL_SECONDS = 0.2
 
@@ -119,6 +121,7 @@ class BaseLedgerViews:
                 # if another runner is ahead), moved on to the last event at the end.
                 tracked = chunk.events[-1][0]
                 self.track(cursor, Tracking(APPLICATION_NAME, tracked))
+                self.catching_up(cursor)
                 if self.next_leaf_index(cursor) != chunk.first_leaf:
                     # Another runner applied some of the events before: start after it.
                     raise IntegrityError("the views moved on while the events were prepared")
@@ -135,6 +138,9 @@ class BaseLedgerViews:
             self.writer.forget()
             raise
         return position, applied
+
+    def catching_up(self, c: SqlCursor) -> None:
+        """Settings for a transaction of a catch-up far behind (none by default)."""
 
     def log_edge(self) -> tuple[int, dict[int, StoredNode]]:
         """The Merkle log's size and the stored nodes appends after it read (`edge_of`),
@@ -247,6 +253,13 @@ class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
 
     def track(self, c: SqlCursor, tracking: Tracking) -> None:
         self._insert_tracking(SQLiteCursor(c), tracking)  # type: ignore[arg-type]
+
+    def catching_up(self, c: SqlCursor) -> None:
+        # Far behind, the connection applying batches keeps a larger page cache: the
+        # random-key indexes (claim ids) of a large views file then stay in memory
+        # instead of each insert reading a page back (a million events: 32 MiB 93 s,
+        # 128 MiB 58 s, 256 MiB 54 s; peak RSS 172, 235, 366 MiB).
+        c.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_KIB}")
 
     def tracked_id(self) -> int | None:
         return self.max_tracking_id(APPLICATION_NAME)
