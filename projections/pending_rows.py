@@ -13,6 +13,7 @@ INSERTS = {
     "merkle_nodes": "INSERT INTO merkle_nodes VALUES (?, ?, ?)",
     "claim_versions": "INSERT INTO claim_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
     "timeline": "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "metrics": "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 }
 # A claim's row is written once per batch, with its last state: new or changed alike.
 UPSERT_CLAIM = (

@@ -191,9 +191,10 @@ class ViewWriter:
 
     def metric_defined(self, c: Cursor, e: Applied) -> None:
         d = e.data
-        self.execute(
-            c,
-            "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # Pending like the hot rows (written before any statement on `metrics`): a
+        # store of many metrics defines them in a row.
+        self.pending.insert(
+            "metrics",
             (
                 d["slug"],
                 e.stream,
