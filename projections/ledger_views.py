@@ -361,7 +361,8 @@ def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMA
     NORMAL a commit does not wait for fsync; a power cut may lose the last batches but
     never splits one, and the runner applies them again from the tracked position. The
     page cache (32 MB) keeps more of a large views file's indexes in memory than the
-    default 2 MB: random keys (claim ids) otherwise cost a read per insert."""
+    default 2 MB: random keys (claim ids) otherwise cost a read per insert. A catch-up
+    far behind raises it on its connection (`LedgerViews.catching_up`)."""
     if getattr(connection, "claimledger_tuned", False):
         return
     with connection.cursor() as c:
