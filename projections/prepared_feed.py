@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # they save (a fork here takes a few milliseconds; preparing saves about 13 µs an event).
 PREPARE_FROM = 2_000
 # Events a hand-over carries: small enough that applying starts soon after the fork,
-# large enough that pickling and the pipe cost little per event.
+# large enough that encoding and the pipe cost little per event.
 CHUNK = 250
 FIRST_CHUNK = 50  # the runner waits for the first: it comes sooner
 PIPE_BYTES = 1 << 20
@@ -142,8 +142,16 @@ class PreparedFeed:
             name="claimledger-prepare",
             daemon=True,
         )
-        process.start()
-        sender.close()  # the child's end: EOF here once the child is gone
+        try:
+            process.start()
+        except (AssertionError, OSError) as error:  # a daemonic runner, no processes left
+            log.warning(
+                "cannot start the preparing process (%s); catching up in one process", error
+            )
+            receiver.close()
+            return None
+        finally:
+            sender.close()  # the child's end: EOF here once the child is gone
         return cls(process, receiver)
 
     def __iter__(self) -> Iterator[PreparedBatch]:

@@ -7,6 +7,7 @@ event stores only: the preparing process reads the events file.)"""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sqlite3
 from decimal import Decimal
@@ -231,6 +232,23 @@ def test_a_runner_that_got_ahead_meanwhile_is_resumed_after(
         other.close()
     assert views == one_process
     assert sum(progress) == len(views["event_index"]) - (CHUNK + 40)
+
+
+def test_a_runner_that_may_not_start_processes_catches_up_in_one(
+    events_file: Path,
+    tmp_path: Path,
+    one_process: dict[str, Any],
+    forks: list[PreparedFeed],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A runner in a daemonic process (`multiprocessing` refuses it children)."""
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="projections.prepared_feed"):
+        views, _ = dump_after_catch_up(events_file, tmp_path / "two.views.db", prepare_from=1)
+    assert forks == []
+    assert views == one_process
+    assert "cannot start the preparing process" in caplog.text
 
 
 def test_below_the_threshold_no_process_is_forked(
