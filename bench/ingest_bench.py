@@ -16,6 +16,13 @@ inserts of the same stored rows in one transaction, measured in the same run.
   phase's time; claims/s counts the claims of 201 answers. The server projects them as
   they come (its runner in the same process), as it does in production; a second server
   with `CLAIMLEDGER_PROJECTIONS=worker` shows the ingest alone.
+- The floor: one claim's cost through the library, step by step, each timed on its own
+  over all the claims in the same run as the baseline: building the `Claim` aggregates
+  and their events (`new_claim`, `collect_events`), the library's mapper encoding them
+  (`to_stored_event`), the ledger's recorder inserting those stored events in one
+  transaction on a new store (`recorder.insert_events`, the call the group committer's
+  save ends in), and, apart, the request validation the HTTP route and the import add.
+  Their sum (no checks, no writer thread) bounds what `record_claims` can reach.
 - `claimledger import FILE` as a subprocess on a new store of the same shape: wall time
   for the whole command (start-up, parsing and validating every line, recording batch
   by batch), with `CLAIMLEDGER_PROJECTIONS=worker` so that it leaves the projection to
@@ -30,7 +37,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +99,41 @@ def raw_insert_rate(directory: Path, create: str, rows: list[tuple[str, int, str
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     return len(rows) / elapsed
+
+
+def ceiling(step_us: Sequence[float], raw_rate: float) -> float:
+    """The best ratio to raw inserts that claims costing these steps can reach: raw
+    µs a row over the steps' sum (a claim is one stored row)."""
+    return 1e6 / raw_rate / sum(step_us)
+
+
+def floor_steps(directory: Path, fields: list[ClaimFields], bodies: list[Any]) -> dict[str, float]:
+    """One claim's cost through the library (µs a claim), each step timed on its own over
+    all the claims; the first three are what any save of these claims does."""
+    count = len(fields)
+    begun = time.perf_counter()
+    events = [e for f in fields for e in new_claim(f, ACTOR).collect_events()]
+    domain = time.perf_counter() - begun
+    store = open_sqlite_store(str(directory / "floor.db"))
+    try:
+        begun = time.perf_counter()
+        stored = [store.ledger.mapper.to_stored_event(e) for e in events]
+        mapper = time.perf_counter() - begun
+        begun = time.perf_counter()
+        store.ledger.recorder.insert_events(stored)
+        recorder = time.perf_counter() - begun
+    finally:
+        store.close()
+    begun = time.perf_counter()
+    for body in bodies:
+        RecordClaimRequest.model_validate(body).to_fields()
+    validation = time.perf_counter() - begun
+    return {
+        "domain_us": domain * 1e6 / count,
+        "mapper_us": mapper * 1e6 / count,
+        "recorder_us": recorder * 1e6 / count,
+        "validation_us": validation * 1e6 / count,
+    }
 
 
 def record_rate(prepared: Path, directory: Path, fields: list[ClaimFields]) -> float:
@@ -184,9 +226,14 @@ def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) 
         rows = stored_rows(scratch, fields)
         scratch.close()
         mean_bytes = sum(len(r[3]) for r in rows) / len(rows)
+        bodies = [claim(n) for n in range(claims)]
         for r in range(runs):
             run: dict[str, Any] = {"claims": claims}
             run["raw_rate"] = raw_insert_rate(root, create, rows)
+            floor = run["floor"] = floor_steps(root / f"floor-{r}", fields, bodies)
+            steps = [floor["domain_us"], floor["mapper_us"], floor["recorder_us"]]
+            floor["sum_us"] = sum(steps)
+            floor["ceiling"] = ceiling(steps, run["raw_rate"])
             run["record_rate"] = record_rate(prepared, root / f"record-{r}", fields)
             run["import"] = import_rate(prepared, root / f"import-{r}", claims)
             run["http"] = http_rate(prepared, root / f"http-{r}", seconds, warmup, "api", stopping)
@@ -202,7 +249,10 @@ def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) 
                 f"import {run['import']['rate']:,.0f}/s, POST batch "
                 f"{run['http']['claims_rate']:,.0f}/s (projecting; "
                 f"server {run['http']['server_cpu']:.0%}), "
-                f"{run['http_worker']['claims_rate']:,.0f}/s (not projecting)"
+                f"{run['http_worker']['claims_rate']:,.0f}/s (not projecting); floor "
+                f"{floor['domain_us']:.1f}+{floor['mapper_us']:.1f}+{floor['recorder_us']:.1f}"
+                f" = {floor['sum_us']:.1f} µs a claim (raw {1e6 / run['raw_rate']:.1f} µs a row:"
+                f" ceiling {floor['ceiling']:.2f} of raw)"
             )
     return {
         "claims": claims,

@@ -175,6 +175,51 @@ def ingest_rows(ingest: dict[str, Any]) -> list[Row]:
             raw,
             key("raw_rate"),
         ),
+        *ingest_floor_rows(runs, raw),
+    ]
+
+
+def ingest_floor_rows(runs: list[Run], raw: str) -> list[Row]:
+    """One claim's cost through the library, step by step (each timed on its own), against
+    raw sqlite3's cost of a row, and the ceiling their sum implies, same runs."""
+    if not runs or "floor" not in runs[0]:
+        return []
+    raw_us = "raw sqlite3 executemany, per row"
+
+    def pick_raw_us(run: Run) -> float:
+        return 1e6 / float(run["raw_rate"])
+
+    def ceiling_rate(*steps: str) -> Pick:
+        return lambda run: 1e6 / sum(float(run["floor"][s]) for s in steps)
+
+    steps = ("domain_us", "mapper_us", "recorder_us")
+    return [
+        *(
+            row(label, "µs/claim", runs, nested("floor", step), raw_us, pick_raw_us)
+            for label, step in (
+                ("floor 1: new_claim + collect_events (domain, no storage)", "domain_us"),
+                ("floor 2: ledger.mapper.to_stored_event (no storage)", "mapper_us"),
+                ("floor 3: ledger.recorder.insert_events, pre-encoded, 1 txn", "recorder_us"),
+                ("floor 1+2+3 (no checks, no writer thread)", "sum_us"),
+                ("(request validation: model_validate + to_fields)", "validation_us"),
+            )
+        ),
+        row(
+            "ceiling implied by floor 1+2+3 (1e6 / sum)",
+            "claims/s",
+            runs,
+            ceiling_rate(*steps),
+            raw,
+            key("raw_rate"),
+        ),
+        row(
+            "ceiling with request validation too (HTTP, import)",
+            "claims/s",
+            runs,
+            ceiling_rate(*steps, "validation_us"),
+            raw,
+            key("raw_rate"),
+        ),
     ]
 
 
