@@ -80,7 +80,7 @@ def prepare_all(
     ("error", why) at the first thing it cannot do. Once the runner is gone (killed, or
     done listening), the next send fails and this process ends."""
     receiver.close()  # the runner's end, inherited: else the pipe outlives the runner
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    detach_signals()
     feed = FeedLog(PendingRows())
     feed.frontier.update(edge)  # so appending never reads the views (`FeedLog.read_edge`)
     try:
@@ -96,6 +96,16 @@ def prepare_all(
             sender.send_bytes(marshal.dumps(("error", f"{type(error).__name__}: {error}")))
     finally:
         sender.close()
+
+
+def detach_signals() -> None:
+    """The runner's process may have Python signal handlers (a server's, to shut down)
+    and a wakeup fd (an event loop's), both inherited here. A signal to this process must
+    run neither, nor write to that fd, which the runner's process reads too: termination
+    just ends it, and Ctrl-C is the runner's to handle."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)
 
 
 def widen(pipe: Connection) -> None:
@@ -175,6 +185,9 @@ class PreparedFeed:
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(timeout=10)
+        if self.process.is_alive():  # not ended by SIGTERM: it cannot be left behind
+            self.process.kill()
+            self.process.join()
 
     def __enter__(self) -> PreparedFeed:
         return self

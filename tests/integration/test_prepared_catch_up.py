@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from projections import prepared_feed
 from projections.prepared_feed import CHUNK, PreparedFeed
 from projections.store import Store, open_sqlite_store
 from projections.stored_events import applied_from_stored
+from projections.view_writer import ViewWriter
 
 from .test_verification import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
 
@@ -249,6 +252,55 @@ def test_a_runner_that_may_not_start_processes_catches_up_in_one(
     assert forks == []
     assert views == one_process
     assert "cannot start the preparing process" in caplog.text
+
+
+def test_stopping_the_preparing_process_runs_none_of_the_runners_signal_handling(
+    events_file: Path,
+    tmp_path: Path,
+    forks: list[PreparedFeed],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server's process has a SIGTERM handler (to shut down) and may have an event
+    loop's wakeup fd: terminating the preparing process must touch neither."""
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_write, False)
+    os.set_blocking(wakeup_read, False)
+    handled: list[int] = []
+    previous_fd = signal.set_wakeup_fd(wakeup_write)
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: handled.append(number))
+    # The preparing process sends one chunk, then works on (so it is stopped mid-way).
+    monkeypatch.setattr(prepared_feed, "prepare", slow_after_first(prepared_feed.prepare))
+
+    def fail(*args: Any) -> None:
+        raise RuntimeError("the views refused a chunk")
+
+    monkeypatch.setattr(ViewWriter, "apply_prepared", fail)
+    try:
+        with pytest.raises(RuntimeError, match="refused a chunk"):
+            dump_after_catch_up(events_file, tmp_path / "two.views.db", prepare_from=1)
+        (feed,) = forks
+        assert feed.process.exitcode == -signal.SIGTERM
+        with pytest.raises(BlockingIOError):
+            os.read(wakeup_read, 16)  # nothing was written to the runner's wakeup fd
+        assert handled == []
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(wakeup_read)
+        os.close(wakeup_write)
+
+
+def slow_after_first(real: Any) -> Any:
+    made = 0
+
+    def prepare(*args: Any) -> Any:
+        nonlocal made
+        made += 1
+        if made > 1:
+            time.sleep(30)
+        return real(*args)
+
+    return prepare
 
 
 def test_below_the_threshold_no_process_is_forked(
