@@ -51,6 +51,10 @@ PREPARE_FROM = 2_000
 CHUNK = 250
 FIRST_CHUNK = 50  # the runner waits for the first: it comes sooner
 PIPE_BYTES = 1 << 20
+# A chunk takes milliseconds to make. A forked process can still hang for good: forked
+# from a process whose other threads use SQLite, it may inherit one of SQLite's mutexes
+# locked (its allocator's, say). The runner stops waiting after this long.
+STALL_SECONDS = 10.0
 
 
 def prepare(events: FeedEvents, feed: FeedLog, rows: list[EventRow], leaf: int) -> PreparedBatch:
@@ -167,6 +171,12 @@ class PreparedFeed:
     def __iter__(self) -> Iterator[PreparedBatch]:
         while True:
             try:
+                if not self.receiver.poll(STALL_SECONDS):
+                    log.warning(
+                        "the preparing process sent nothing for %s s; catching up in one process",
+                        STALL_SECONDS,
+                    )
+                    return
                 kind, content = marshal.loads(self.receiver.recv_bytes())
             except (EOFError, OSError):
                 log.warning("the preparing process ended early; catching up in one process")

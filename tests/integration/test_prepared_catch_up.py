@@ -211,6 +211,29 @@ def test_when_the_preparing_process_fails_the_rest_is_caught_up_in_one_process(
     assert forks[0].process.exitcode is not None  # nothing left running
 
 
+def test_a_preparing_process_that_hangs_is_given_up_and_stopped(
+    events_file: Path,
+    tmp_path: Path,
+    one_process: dict[str, Any],
+    forks: list[PreparedFeed],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As one forked while another thread held a lock it then needs would hang."""
+    monkeypatch.setattr(prepared_feed, "STALL_SECONDS", 0.5)
+    monkeypatch.setattr(prepared_feed, "prepare", slow_after_first(prepared_feed.prepare))
+    with caplog.at_level(logging.WARNING, logger="projections.prepared_feed"):
+        views, progress = dump_after_catch_up(
+            events_file, tmp_path / "two.views.db", prepare_from=1
+        )
+    assert views == one_process
+    assert progress[0] == prepared_feed.FIRST_CHUNK  # the one chunk it sent was applied
+    assert "sent nothing for 0.5 s" in caplog.text
+    (feed,) = forks
+    assert not feed.complete
+    assert feed.process.exitcode == -signal.SIGTERM
+
+
 def test_a_runner_that_got_ahead_meanwhile_is_resumed_after(
     events_file: Path,
     tmp_path: Path,
