@@ -23,12 +23,13 @@ from projections.claims_view import Claims
 from projections.pending_rows import PendingRows
 
 Cursor = Any
-# How much of the metrics' estimates stays in memory, least recently used going first,
-# counted in origins: a cached metric weighs 1 + the origins it has seen (each a winner,
-# a rating and a place in the sorted points, about 1 kB). A count of metrics instead
-# (20,000 before) held 20,000 one-origin metrics in 20 MB and thrashed beyond them: a
-# replay cycling through more metrics than that missed on every event.
-MAX_CACHED_ORIGINS = 200_000
+# How much of the metrics' estimates stays in memory, least recently used going first:
+# a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
+# the claims it keeps for them, each about half a kilobyte), so about 200 MB in all. A
+# count of metrics instead (20,000 before) held 20,000 one-origin metrics in 20 MB and
+# thrashed beyond them: a replay cycling through more metrics than that missed on every
+# event.
+MAX_CACHED_WEIGHT = 400_000
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 
@@ -135,10 +136,10 @@ class EstimateKeeper:
     def weigh(self, metric: str, estimate: IncrementalEstimate) -> None:
         """Count the metric's (possibly grown) weight; evict the least recently used
         others while the cache is over its budget."""
-        weight = 1 + len(estimate.ratings)
+        weight = 1 + estimate.weight
         self.cached_weight += weight - self.weights.get(metric, 0)
         self.weights[metric] = weight
-        while self.cached_weight > MAX_CACHED_ORIGINS and len(self.estimates) > 1:
+        while self.cached_weight > MAX_CACHED_WEIGHT and len(self.estimates) > 1:
             evicted, _ = self.estimates.popitem(last=False)
             self.cached_weight -= self.weights.pop(evicted)
             self.last_points.pop(evicted, None)

@@ -84,12 +84,12 @@ def stored_estimates(store: Store) -> dict[str, tuple[dict[str, Any], tuple[Any,
     return found
 
 
-@pytest.mark.parametrize("cached_origins", [200_000, 1], ids=["cache holds all", "cache of one"])
+@pytest.mark.parametrize("cached_weight", [400_000, 1], ids=["cache holds all", "cache of one"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_kept_estimate_equals_the_pure_method_after_a_random_history(
-    store_at: StoreAt, monkeypatch: pytest.MonkeyPatch, seed: int, cached_origins: int
+    store_at: StoreAt, monkeypatch: pytest.MonkeyPatch, seed: int, cached_weight: int
 ) -> None:
-    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_ORIGINS", cached_origins)
+    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_WEIGHT", cached_weight)
     rng, claims = random.Random(seed), []
     store = store_at.open()
     register_sources(store, *SOURCES)

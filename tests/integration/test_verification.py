@@ -882,7 +882,7 @@ def test_the_fast_path_reads_claims_back_from_the_checked_claim_versions(
     equal, with the size and root the full rebuild finds."""
     store = opened()
     monkeypatch.setattr(view_writer, "MAX_CACHED_CLAIM_STATES", 0)
-    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_ORIGINS", 0)
+    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_WEIGHT", 0)
     reads: list[str] = []
     for name in ("state", "of_metric", "metrics_from"):
         counted = getattr(ClaimsInVersions, name)

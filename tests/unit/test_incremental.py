@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import incremental as incremental_module
 from domain.estimates import (
     ClaimAsKnown,
     Weighted,
@@ -82,6 +83,24 @@ def test_with_many_origins_every_change_leaves_it_equal_to_the_pure_one(ops: lis
     check_after_every_step(ops)
 
 
+@settings(max_examples=300, deadline=None)
+@given(operations(["a", "b"], IDS, max_size=60), st.sampled_from([0, 1]))
+def test_with_fewer_claims_kept_per_origin_every_change_still_equals_the_pure_one(
+    ops: list, runners_up: int
+) -> None:
+    """Kept claims run out often: the origin's claims are read again, and kept anew."""
+    kept = incremental_module.RUNNERS_UP
+    incremental_module.RUNNERS_UP = runners_up
+    try:
+        check_after_every_step(ops)
+    finally:
+        incremental_module.RUNNERS_UP = kept
+
+
+def origins_of(ops: list) -> set[str]:
+    return {payload.origin for kind, payload in ops if kind == "put"}
+
+
 def check_after_every_step(ops: list) -> None:
     claims: dict[str, ClaimAsKnown] = {}
     ratings: dict[str, Reliability] = {}
@@ -101,6 +120,10 @@ def check_after_every_step(ops: list) -> None:
             if origin in incremental.ratings:  # one it has not seen asks `reliability_of`
                 incremental.rate(origin, reliability)
         pure = weighted_median(list(claims.values()), ratings)
+        # What it weighs in memory counts every claim it keeps, and no more.
+        kept = sum(len(ranked) for ranked in incremental._ranked.values())
+        most = (1 + incremental_module.RUNNERS_UP) * len(origins_of(ops))
+        assert incremental.kept == kept <= most
         got = incremental.summary()
         assert (got.low, got.best, got.high) == (pure.low, pure.best, pure.high)
         assert incremental.point() == (pure.low, pure.best, pure.high, pure.included)
@@ -142,6 +165,34 @@ def test_a_retracted_winner_hands_over_to_the_origins_next_latest_claim() -> Non
     summary = estimate.summary()
     assert (summary.best, summary.included, summary.considered) == (Decimal(300), 1, 2)
     assert estimate.winners == {"sk": old}
+
+
+def test_retracted_winners_hand_over_to_kept_claims_until_they_run_out() -> None:
+    """The origin's claims are read again only when its kept claims run out."""
+    claims = {
+        f"c{n}": ClaimAsKnown(
+            f"c{n}", "sk", Decimal(100 + n), Qualifier.EXACT, None, date(2025, 1, 1 + n), None, n
+        )
+        for n in range(10)
+    }
+    asked: list[str] = []
+
+    def candidates(origin: str) -> list[ClaimAsKnown]:
+        asked.append(origin)
+        return list(claims.values())
+
+    estimate = IncrementalEstimate(candidates)
+    for claim in claims.values():
+        estimate.put(claim)
+    for n in range(9, 0, -1):  # retract the winner, latest first
+        before = claims[f"c{n}"]
+        claims[before.id] = before._replace(status=ClaimStatus.RETRACTED)
+        estimate.put(claims[before.id], before)
+        assert estimate.winners["sk"] == claims[f"c{n - 1}"]
+        retracted = 10 - n
+        # the winner and RUNNERS_UP kept: the store is asked once they are all gone
+        assert len(asked) == retracted // (1 + incremental_module.RUNNERS_UP)
+    assert estimate.summary().best == Decimal(100)
 
 
 def test_the_weights_in_hundredths_are_the_methods_weights() -> None:
