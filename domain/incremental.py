@@ -190,13 +190,15 @@ class IncrementalEstimate:
     def put(self, claim: ClaimAsKnown, previous: ClaimAsKnown | None = None) -> None:
         """A claim was recorded (`previous` None) or changed from `previous`; the
         candidates already hold its new state."""
-        if previous is None:
+        if previous is None:  # the common case, kept short: a new claim, maybe the latest
             self.considered += 1
-        else:
-            self._unrank(previous)
+            if eligible(claim) and self._rank(claim):
+                self._crown(claim.origin, claim)
+            return
+        self._unrank(previous)
         if eligible(claim):
             self._rank(claim)
-        if previous is not None and previous.origin != claim.origin:
+        if previous.origin != claim.origin:
             self._settle(previous.origin)
         self._settle(claim.origin)
 
@@ -205,18 +207,26 @@ class IncrementalEstimate:
         self.ratings[origin] = reliability
         self._crown(origin, self.winners.get(origin))
 
-    def _rank(self, claim: ClaimAsKnown) -> None:
-        """Place an eligible claim among its origin's latest, if it is one of them."""
-        ranked = self._ranked.setdefault(claim.origin, [])
+    def _rank(self, claim: ClaimAsKnown) -> bool:
+        """Place an eligible claim among its origin's latest, if it is one of them; True
+        when it is the latest of all."""
+        origin = claim.origin
+        ranked = self._ranked.get(origin)
+        if ranked is None:
+            ranked = self._ranked[origin] = []
         entry = (claim.recency, claim.id, claim)
-        if claim.origin in self._partial and (not ranked or entry < ranked[0]):
-            return  # older than every kept one: claims not kept may come between
-        bisect.insort(ranked, entry)
-        self.kept += 1
+        if origin in self._partial and (not ranked or entry < ranked[0]):
+            return False  # older than every kept one: claims not kept may come between
+        if not ranked or entry > ranked[-1]:
+            ranked.append(entry)
+        else:
+            bisect.insort(ranked, entry)
         if len(ranked) > 1 + RUNNERS_UP:
             del ranked[0]
-            self.kept -= 1
-            self._partial.add(claim.origin)
+            self._partial.add(origin)
+        else:
+            self.kept += 1
+        return ranked[-1] is entry
 
     def _unrank(self, claim: ClaimAsKnown) -> None:
         """Take a claim's former state out of its origin's latest (the rest stay the

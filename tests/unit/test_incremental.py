@@ -83,8 +83,10 @@ def test_with_many_origins_every_change_leaves_it_equal_to_the_pure_one(ops: lis
     check_after_every_step(ops)
 
 
-@settings(max_examples=300, deadline=None)
-@given(operations(["a", "b"], IDS, max_size=60), st.sampled_from([0, 1]))
+@settings(max_examples=400, deadline=None)
+@given(
+    operations(["a", "b"], IDS, max_size=60) | operations(["a"], IDS[:5]), st.sampled_from([0, 1])
+)
 def test_with_fewer_claims_kept_per_origin_every_change_still_equals_the_pure_one(
     ops: list, runners_up: int
 ) -> None:
@@ -193,6 +195,23 @@ def test_retracted_winners_hand_over_to_kept_claims_until_they_run_out() -> None
         # the winner and RUNNERS_UP kept: the store is asked once they are all gone
         assert len(asked) == retracted // (1 + incremental_module.RUNNERS_UP)
     assert estimate.summary().best == Decimal(100)
+
+
+def test_a_winner_corrected_to_older_than_a_claim_not_kept_hands_over_to_that_claim() -> None:
+    """With no runner-up kept, the origin's claims are read again to find the next."""
+    kept = incremental_module.RUNNERS_UP
+    incremental_module.RUNNERS_UP = 0
+    try:
+        check_after_every_step(
+            [
+                ("put", known("a", 100, as_of=date(2025, 1, 1), position=1, id="c0")),
+                ("put", known("a", 200, as_of=date(2025, 1, 2), position=2, id="c1")),
+                ("put", known("a", 300, as_of=date(2025, 1, 3), position=3, id="c2")),
+                ("put", known("a", 300, as_of=date(2024, 12, 1), position=3, id="c2")),
+            ]
+        )
+    finally:
+        incremental_module.RUNNERS_UP = kept
 
 
 def test_the_weights_in_hundredths_are_the_methods_weights() -> None:
