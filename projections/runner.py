@@ -156,12 +156,21 @@ class ProjectionRunner:
             with subscription:  # on exit: stopped, and its threads joined
                 while not self._stopping.is_set():
                     batch = next_batch(subscription, timeout=0.5)
+                    if not batch and self._behind():
+                        return  # it missed a notification: catch up and subscribe again
                     fresh = [n for n in batch if n.id > self._position]
                     for start in range(0, len(fresh), self.batch_size):
                         self._apply(fresh[start : start + self.batch_size])
                     self.error = None
         finally:
             self._subscription = None
+
+    def _behind(self) -> bool:
+        """Events are stored that a quiet subscription has not brought. The library's
+        LISTEN/NOTIFY subscription (eventsourcing 9.5.6) reads what is stored while its
+        listening thread starts: an event committed in between is not notified, and the
+        subscription waits for the next one."""
+        return (self.ledger.recorder.max_notification_id() or 0) > self._position
 
     def _resume_from_tracked(self) -> bool:
         """After the views refused a batch: skip to the position another runner reached.

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from projections import runner as runner_module
 from projections.store import Store
 
 from .conftest import ACTOR, StoreAt, claim
@@ -32,6 +33,17 @@ def test_a_write_is_visible_once_the_runner_has_waited_for_its_position(
     assert following.views.position() >= saved.position
     assert following.queries.claim(str(saved.aggregate.id))["value"] == "42"
     assert following.queries.metric("war/killed")["estimate"]["best"] == "42"
+
+
+def test_a_write_a_subscription_missed_is_still_followed(
+    small_world: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when a LISTEN starts just after a commit: the subscription never brings it."""
+    monkeypatch.setattr(runner_module, "next_batch", lambda subscription, timeout: [])
+    small_world.runner.start()
+    saved = small_world.ledger.record_claim(claim("war/killed", 43, "outlet-a"), ACTOR)
+    assert small_world.runner.wait(saved.position, timeout=5)
+    assert small_world.queries.claim(str(saved.aggregate.id))["value"] == "43"
 
 
 def test_many_writes_in_a_row_are_all_followed(following: Store) -> None:
