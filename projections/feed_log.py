@@ -61,17 +61,20 @@ class FeedLog:
         """Drop the log's edge: after a rollback it may hold what was not committed."""
         self.frontier.clear()
 
-    def read_edge(self, c: Cursor, size: int) -> None:
-        """Hold the stored nodes appends after leaf `size - 1` can need (`edge_of`), so
-        appending never reads the database: for a process with no connection to it."""
-        self.frontier.clear()
-        for level, start in edge_of(size):
-            row = c.execute(
-                "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
-            ).fetchone()
-            if row is None:
-                raise LookupError(f"the Merkle log of {size} leaves has no node ({level}, {start})")
-            self.frontier[level] = StoredNode(level, start, bytes(row[0]))
+
+def stored_edge(c: Cursor, size: int) -> dict[int, StoredNode]:
+    """The stored nodes appends after leaf `size - 1` can need (`edge_of`), by level: a
+    `FeedLog` given them as its edge appends without reading the database (for a
+    process with no connection to it)."""
+    edge = {}
+    for level, start in edge_of(size):
+        row = c.execute(
+            "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"the Merkle log of {size} leaves has no node ({level}, {start})")
+        edge[level] = StoredNode(level, start, bytes(row[0]))
+    return edge
 
 
 def edge_of(size: int) -> list[tuple[int, int]]:

@@ -23,9 +23,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.feed_log import FeedLog
+from projections.feed_log import stored_edge
 from projections.merkle import StoredNode
-from projections.pending_rows import PendingRows
 from projections.prepared_batch import PreparedBatch
 from projections.schema import KEY_COLUMNS, VIEW_TABLES, create_statements, writer_statements
 from projections.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
@@ -145,11 +144,9 @@ class BaseLedgerViews:
     def log_edge(self) -> tuple[int, dict[int, StoredNode]]:
         """The Merkle log's size and the stored nodes appends after it read (`edge_of`),
         in one snapshot."""
-        log = FeedLog(PendingRows())
         with self.sql_transaction() as c:
             size = self.next_leaf_index(c)
-            log.read_edge(c, size)
-        return size, log.frontier
+            return size, stored_edge(c, size)
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         """The leaf index the next event gets: the log's size."""

@@ -86,7 +86,7 @@ def prepare_all(
     receiver.close()  # the runner's end, inherited: else the pipe outlives the runner
     detach_signals()
     feed = FeedLog(PendingRows())
-    feed.frontier.update(edge)  # so appending never reads the views (`FeedLog.read_edge`)
+    feed.frontier.update(edge)  # so appending never reads the views (`feed_log.stored_edge`)
     try:
         with collector_paused() as collector:
             for rows in first_split(events.rows.batches(until, CHUNK, after)):
