@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from uuid import UUID, uuid5
 
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -13,6 +14,15 @@ from api.services import Services
 from projections.idempotency import Remembered
 
 REPLAYED_HEADERS = ("content-type", "location", "etag", "x-ledger-position")
+# The namespace of streams created under an Idempotency-Key (a fixed, random UUID).
+IDEMPOTENT_STREAMS = UUID("6f1d0c8e-4b7a-5e42-9a53-2c1e0b7d8f41")
+
+
+def derived_stream_id(principal: str, route: str, key: str, index: int = 0) -> UUID:
+    """The id of the `index`-th stream a request creates under an `Idempotency-Key`: the
+    same principal, route and key always name the same streams, so a retry after a crash
+    meets the event store's own uniqueness instead of writing a second time."""
+    return uuid5(IDEMPOTENT_STREAMS, "\n".join((principal, route, key, str(index))))
 
 
 def body_hash(body: BaseModel | list[BaseModel] | bytes) -> str:

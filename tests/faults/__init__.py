@@ -1,0 +1,1 @@
+"""Fault tests: real processes killed, disks filled, stores made read-only or edited by hand."""
