@@ -3,8 +3,8 @@
 They are `async def`: FastAPI runs a plain `def` dependency in the threadpool, one hop to a
 worker thread and back per dependency per request, which under load cost more than the
 work itself (the GIL handing over between the event loop and 40 threads). What blocks
-goes through `views_read` (in line on SQLite, in the threadpool on PostgreSQL) or, for the
-read-your-writes wait, to the threadpool.
+goes through `views_read` or `key_read` (in line on SQLite, in the threadpool on
+PostgreSQL) or, for the read-your-writes wait, to the threadpool.
 """
 
 from __future__ import annotations
@@ -65,7 +65,13 @@ async def views_read(
 
 MinPosition = Annotated[
     int | None,
-    Header(alias="X-Min-Position", ge=0, description="Wait until the views reach it."),
+    Header(
+        alias="X-Min-Position",
+        ge=0,
+        description="Wait until the views reach this position (read-your-writes): 503 "
+        "with Retry-After if they do not in time, 422 at once if the stored log does not "
+        "reach it. The key is checked first.",
+    ),
 ]
 Authorization = Annotated[str | None, Header(include_in_schema=False)]
 
