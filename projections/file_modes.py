@@ -14,7 +14,10 @@ COMPANIONS = ("-wal", "-shm", "-journal")
 
 def private_sqlite_file(path: str) -> None:
     """Create the SQLite file `path` (empty, which SQLite takes for a new database) with
-    mode 0600 before SQLite opens it, or tighten an existing one and its companions."""
+    mode 0600 before SQLite opens it, or tighten an existing one and its companions.
+    In-memory databases (`:memory:`, `file:` URIs) are left alone."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
     if not os.path.exists(path):
         with contextlib.suppress(FileExistsError):  # another process made it first
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
@@ -22,9 +25,7 @@ def private_sqlite_file(path: str) -> None:
         try:
             if os.stat(name).st_mode & 0o777 != PRIVATE:
                 os.chmod(name, PRIVATE)
-        except FileNotFoundError:
-            continue
         except OSError:
-            # Not ours to change (another owner, a read-only mount): SQLite decides
-            # whether it can open the file at all.
+            # Absent, or not ours to change (another owner, a read-only mount): SQLite
+            # decides whether it can open the file at all.
             continue
