@@ -163,7 +163,9 @@ def unprojected(
     its views stay where the seed left them, as far behind as a view can lag."""
     directory = tmp_path_factory.mktemp("unprojected")
     settings = store_settings(request, directory)
-    with running_server(directory, projections="worker", **settings) as server:
+    with running_server(
+        directory, projections="worker", min_position_timeout="1", **settings
+    ) as server:
         yield server
 
 
@@ -176,6 +178,16 @@ def test_keys_take_effect_at_once_while_the_views_lag(unprojected: LedgerServer)
                 assert first.status_code == 201, first.text
                 assert admin.delete(f"/v1/keys/{key['id']}").status_code == 200
                 assert is_unauthorized(holder.post("/v1/sources", json=a_source()))
+
+
+def test_a_position_the_views_never_reach_is_503_with_retry_after(
+    unprojected: LedgerServer,
+) -> None:
+    with unprojected.client() as admin:
+        written = admin.post("/v1/sources", json=a_source())
+        waited = admin.get("/v1/sources", headers={"X-Min-Position": str(position(written))})
+    assert is_problem(waited, 503), waited.text
+    assert int(waited.headers["Retry-After"]) >= 1
 
 
 # Several API processes on one PostgreSQL database
