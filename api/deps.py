@@ -3,8 +3,8 @@
 They are `async def`: FastAPI runs a plain `def` dependency in the threadpool, one hop to a
 worker thread and back per dependency per request, which under load cost more than the
 work itself (the GIL handing over between the event loop and 40 threads). What blocks
-goes through `views_read` (in line on SQLite, in the threadpool on PostgreSQL) or, for the
-read-your-writes wait, to the threadpool.
+goes through `views_read` or `key_read` (in line on SQLite, in the threadpool on
+PostgreSQL) or, for the read-your-writes wait, to the threadpool.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, ParamSpec, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.problems import ApiProblem
 from api.services import Services
-from domain.keys import hash_secret
+from domain.keys import ApiKey, hash_secret, key_id_of
 from domain.values import Role
 
 
@@ -64,15 +65,31 @@ async def views_read(
 
 MinPosition = Annotated[
     int | None,
-    Header(alias="X-Min-Position", ge=0, description="Wait until the views reach it."),
+    Header(
+        alias="X-Min-Position",
+        ge=0,
+        description="Wait until the views reach this position (read-your-writes): 503 "
+        "with Retry-After if they do not in time, 422 at once if the stored log does not "
+        "reach it. The key is checked first.",
+    ),
 ]
 Authorization = Annotated[str | None, Header(include_in_schema=False)]
 
 
 async def wait_for_min_position(services: Services, min_position: int | None) -> None:
-    """Read-your-writes: hold the request until the views reflect `X-Min-Position`."""
-    if not min_position:
+    """Read-your-writes: hold the request until the views reflect `X-Min-Position`; a
+    position the event store has not reached is 422 at once (waiting could not help)."""
+    if not min_position or services.store.runner.position >= min_position:
         return
+    last = await run_in_threadpool(services.store.ledger.max_position)
+    if min_position > last:
+        raise ApiProblem(
+            422,
+            "position-beyond-log",
+            "Position beyond the log",
+            f"X-Min-Position {min_position} is beyond the end of the stored log "
+            f"(its last position is {last})",
+        )
     timeout = services.settings.min_position_timeout
     if not await run_in_threadpool(services.store.runner.wait, min_position, timeout):
         raise ApiProblem(
@@ -97,10 +114,53 @@ async def authenticate(services: Services, authorization: str | None) -> Princip
         secret.encode(), admin_key.get_secret_value().encode()
     ):
         return BOOTSTRAP_ADMIN
-    row = await views_read(services, services.store.queries.key_by_hash, hash_secret(secret))
-    if row is None or row["revoked_at"] is not None:
+    key = await key_of(services, secret)
+    if key is None or key.revoked:
         raise unauthorized("the API key is unknown or revoked")
-    return Principal(f"key:{row['id']}", row["name"], Role(row["role"]))
+    return Principal(f"{KEY_PRINCIPAL}{key.id}", key.name, Role(key.role))
+
+
+KEY_PRINCIPAL = "key:"
+
+
+async def key_of(services: Services, secret: str) -> ApiKey | None:
+    """The key this secret belongs to, as the event store holds it now (§5: never a view
+    that lags). A secret names its key's id; one in the older form without it is found
+    through the `api_keys` view, which only maps its hash to the id (ids never change)."""
+    records = services.store.keys
+    key_hash = hash_secret(secret)
+    key_id = key_id_of(secret) or records.legacy_id(key_hash)
+    if key_id is None:
+        row = await views_read(services, services.store.queries.key_by_hash, key_hash)
+        if row is None:
+            return None
+        key_id = UUID(row["id"])
+        records.remember_legacy_id(key_hash, key_id)
+    key = await key_read(services, records.get, key_id)
+    if key is None or not hmac.compare_digest(key.key_hash, key_hash):
+        return None
+    return key
+
+
+async def key_read(
+    services: Services, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """A read of the event store's record of a key: in line where it never waits for a
+    connection (`projections.key_records`), in the threadpool otherwise."""
+    if services.store.keys.in_line:
+        return read(*args, **kwargs)
+    return await run_in_threadpool(read, *args, **kwargs)
+
+
+async def still_authorised(services: Services, principal: Principal) -> bool:
+    """Whether the key behind a principal authenticated earlier is still valid now (an
+    open event stream asks before it sends more)."""
+    if not principal.id.startswith(KEY_PRINCIPAL):
+        return True  # the bootstrap admin key and anonymous public reads
+    key = await key_read(
+        services, services.store.keys.get, UUID(principal.id[len(KEY_PRINCIPAL) :])
+    )
+    return key is not None and not key.revoked
 
 
 def unauthorized(detail: str) -> ApiProblem:
@@ -118,12 +178,12 @@ def require(role: Role) -> object:
         authorization: Authorization = None,
     ) -> Principal:
         services: Services = request.app.state.services
-        await wait_for_min_position(services, min_position)  # before the key: §5
+        # The key first (§5): a request without a valid one never holds a thread waiting.
         principal = await authenticate(services, authorization)
         if principal is None:
-            if role is Role.READER and services.settings.public_reads:
-                return ANONYMOUS
-            raise unauthorized("this route needs an API key")
+            if not (role is Role.READER and services.settings.public_reads):
+                raise unauthorized("this route needs an API key")
+            principal = ANONYMOUS
         if not principal.role.allows(role):
             raise ApiProblem(
                 403,
@@ -131,6 +191,7 @@ def require(role: Role) -> object:
                 "Forbidden",
                 f"this route needs the role {role.value}; the key has {principal.role.value}",
             )
+        await wait_for_min_position(services, min_position)
         return principal
 
     return Depends(check)

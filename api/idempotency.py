@@ -35,6 +35,14 @@ def body_hash(body: BaseModel | list[BaseModel] | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def remembered(response: Response) -> Remembered:
+    """What is kept of an answer to replay it: status, the headers a replay repeats, body."""
+    headers = {
+        name: value for name, value in response.headers.items() if name.lower() in REPLAYED_HEADERS
+    }
+    return Remembered(response.status_code, headers, bytes(response.body))
+
+
 def idempotent(
     services: Services,
     principal: Principal,
@@ -42,32 +50,25 @@ def idempotent(
     key: str | None,
     digest: str,
     action: Callable[[], Response],
+    remember: Callable[[Response], Remembered] = remembered,
 ) -> Response:
-    """Run `action` once per (principal, route, key); replay its 2xx answer afterwards."""
+    """Run `action` once per (principal, route, key); replay its 2xx answer afterwards.
+    `remember` says what of the answer is stored and replayed (a route whose answer holds
+    a secret stores it without)."""
     if key is None:
         return action()
     store = services.store.idempotency
-    remembered = store.begin(principal.id, route, key, digest)
-    if remembered is not None:
-        headers = {**remembered.headers, "Idempotent-Replayed": "true"}
-        return Response(remembered.body, status_code=remembered.status, headers=headers)
+    stored = store.begin(principal.id, route, key, digest)
+    if stored is not None:
+        headers = {**stored.headers, "Idempotent-Replayed": "true"}
+        return Response(stored.body, status_code=stored.status, headers=headers)
     try:
         response = action()
     except BaseException:
         store.abandon(principal.id, route, key)
         raise
     if 200 <= response.status_code < 300:
-        headers = {
-            name: value
-            for name, value in response.headers.items()
-            if name.lower() in REPLAYED_HEADERS
-        }
-        store.complete(
-            principal.id,
-            route,
-            key,
-            Remembered(response.status_code, headers, bytes(response.body)),
-        )
+        store.complete(principal.id, route, key, remember(response))
     else:
         store.abandon(principal.id, route, key)
     return response

@@ -192,7 +192,15 @@ class IssuedKeyPublic(BaseModel):
     id: str
     name: str
     role: Role
-    secret: str = Field(description="Shown once; only its SHA-256 is kept.")
+    secret: str | None = Field(
+        description=(
+            "Shown once, in the answer that issued the key; only its SHA-256 is kept. "
+            "null when a retry with the same Idempotency-Key answers again for a key "
+            "already issued: stored answers never hold secrets. To get a usable key then, "
+            "revoke this one and issue another."
+        ),
+        examples=["clk_0b9a4c1e6f2d4a7e9c3b5d8f1a2e4c6b_3q2-7wEjXcmS0n3vGa1Yp9QkL4tZbRf"],
+    )
     created_at: str
 
 

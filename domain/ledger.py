@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -280,13 +280,25 @@ class Ledger(Application[UUID]):
 
     # API keys
 
-    def issue_key(self, name: str, role: Role, actor: str) -> IssuedKey:
-        """Issue a key; its secret is returned here and never stored."""
-        secret = new_secret()
+    def issue_key(self, name: str, role: Role, actor: str, key_id: UUID | None = None) -> IssuedKey:
+        """Issue a key (with the given stream id, or a random one); its secret, which
+        names the id, is returned here and never stored. An id already taken is
+        AlreadyExists."""
+        key_id = key_id or uuid4()
+        secret = new_secret(key_id)
         key = ApiKey(
-            name=name, role=role.value, key_hash=hash_secret(secret), actor=actor, reason=None
+            id=key_id,
+            name=name,
+            role=role.value,
+            key_hash=hash_secret(secret),
+            actor=actor,
+            reason=None,
         )
-        return IssuedKey(key, secret, self._save(key))
+        return IssuedKey(key, secret, self._save_new(key, "key", str(key_id)))
+
+    def get_key(self, key_id: UUID) -> ApiKey:
+        """A key as the event store holds it now."""
+        return self._get(ApiKey, key_id, ApiKeyNotFound(str(key_id)), None)
 
     def revoke_key(self, key_id: UUID, reason: str | None, actor: str) -> Saved[ApiKey]:
         """Revoke a key."""

@@ -12,7 +12,9 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from domain.ledger import Ledger
+from projections.file_modes import private_sqlite_file
 from projections.idempotency import IdempotencyStore
+from projections.key_records import KeyRecords
 from projections.ledger_views import (
     BaseLedgerViews,
     LedgerViews,
@@ -42,6 +44,7 @@ class Store:
     queries: LedgerQueries
     runner: ProjectionRunner
     idempotency: IdempotencyStore
+    keys: KeyRecords
     paths: tuple[str, str] = field(default=("", ""))
     closed: bool = field(default=False, init=False)
 
@@ -55,6 +58,7 @@ class Store:
             return
         self.closed = True
         self.runner.stop()
+        self.keys.close()
         self.ledger.close()
         self.queries.close()
         self.views.close()
@@ -84,6 +88,7 @@ def open_sqlite_store(
         for path in (events_path, views_path):
             if not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                private_sqlite_file(path)
         ledger = Ledger(env=sqlite_env(events_path, lock_timeout))
         factory = InfrastructureFactory.construct(env=sqlite_env(views_path, lock_timeout))
         views = factory.tracking_recorder(LedgerViews)
@@ -96,6 +101,7 @@ def open_sqlite_store(
         queries=LedgerQueries(views),
         runner=ProjectionRunner(ledger, views),
         idempotency=IdempotencyStore(views),
+        keys=KeyRecords(ledger, None if events_path.startswith("file:") else events_path),
         paths=(events_path, views_path),
     )
 
@@ -132,6 +138,7 @@ def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
         queries=LedgerQueries(views),
         runner=ProjectionRunner(ledger, views),
         idempotency=idempotency,
+        keys=KeyRecords(ledger),
         paths=(description, description),
     )
 

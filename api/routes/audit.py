@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import Reader, ServicesDep
+from api.deps import Reader, ServicesDep, still_authorised
 from api.presenters import estimate_public
 from api.responses import AuditEventPublic, AuditPagePublic, SnapshotPublic
 from api.times import now_text, parse_known_at
@@ -50,7 +50,7 @@ POLL_SECONDS = 0.2
 async def stream_events(
     request: Request,
     services: ServicesDep,
-    _: Reader,
+    principal: Reader,
     after: Annotated[
         int, Query(ge=0, le=MAX_POSITION, description="Exclusive start position.")
     ] = 0,
@@ -58,7 +58,8 @@ async def stream_events(
         str | None, Header(alias="Last-Event-ID", description="Resume after this position.")
     ] = None,
 ) -> StreamingResponse:
-    """The audit feed as Server-Sent Events, live; each event's `id` is its position."""
+    """The audit feed as Server-Sent Events, live; each event's `id` is its position. The
+    stream ends when its key is revoked, before the next event."""
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
     if (
         last_event_id is not None
@@ -73,6 +74,9 @@ async def stream_events(
         yield "retry: 1000\n\n"
         while not await request.is_disconnected():
             page, _more = await run_in_threadpool(queries.audit_events, position, 500)
+            # Before each batch and heartbeat: a key revoked meanwhile gets nothing more.
+            if page and not await still_authorised(services, principal):
+                return
             for event in page:
                 body = AuditEventPublic(**event).model_dump_json().translate(LINE_BREAKS)
                 yield f"id: {event['position']}\nevent: {event['type']}\ndata: {body}\n\n"
@@ -83,6 +87,8 @@ async def stream_events(
             await asyncio.sleep(POLL_SECONDS)
             idle += POLL_SECONDS
             if idle >= HEARTBEAT_SECONDS:
+                if not await still_authorised(services, principal):
+                    return
                 idle = 0.0
                 yield ": keep-alive\n\n"
 

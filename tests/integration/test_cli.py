@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from api.demo import METRICS, PREFIX, SOURCES, load_demo
-from domain.keys import hash_secret
+from domain.keys import hash_secret, key_id_of
 from projections.queries import ClaimFilters
 
 from .conftest import ACTOR, CliResult, RunCli, StoreAt
@@ -55,9 +55,9 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(
     created = run_cli("keys", "create", "--name", "ci robot", "--role", "editor")
     assert created.returncode == 0, created.stderr
     key_id = re.search(r"^id: (\S+)$", created.stdout, re.M)
-    secret = re.search(r"^secret \(shown once\): (cl_\S+)$", created.stdout, re.M)
+    secret = re.search(r"^secret \(shown once\): (clk_\S+)$", created.stdout, re.M)
     assert key_id and secret, created.stdout
-    UUID(key_id[1])
+    assert key_id_of(secret[1]) == UUID(key_id[1])
 
     listed = run_cli("keys", "list")
     assert listed.returncode == 0, listed.stderr

@@ -23,7 +23,7 @@ from domain.errors import (
     VersionMismatch,
 )
 from domain.event_data import event_actor, event_data, event_type, json_safe, rfc3339
-from domain.keys import ApiKey, hash_secret
+from domain.keys import ApiKey, hash_secret, key_id_of
 from domain.ledger import Ledger
 from domain.metrics import Metric, metric_stream
 from domain.sources import Source, source_stream
@@ -423,7 +423,8 @@ def test_issuing_a_key_records_only_the_hash_of_its_secret(ledger):
     }
     assert issued.secret not in json.dumps(data)
     assert issued.secret not in repr(vars(event))
-    assert issued.secret.startswith("cl_")
+    assert issued.secret.startswith("clk_")
+    assert key_id_of(issued.secret) == issued.key.id
 
 
 def test_two_issued_keys_have_different_secrets(ledger):
@@ -457,7 +458,37 @@ def test_revoking_an_unknown_key_is_not_found(ledger):
 
 def test_a_key_has_one_of_the_four_roles():
     with pytest.raises(ValueError):
-        ApiKey(name="k", role="owner", key_hash="0" * 64, actor="root", reason=None)
+        ApiKey(id=uuid4(), name="k", role="owner", key_hash="0" * 64, actor="root", reason=None)
+
+
+def test_a_key_issued_with_a_chosen_id_has_it_and_a_second_is_already_exists(ledger):
+    chosen = uuid4()
+    issued = ledger.issue_key("ci", Role.READER, actor="root", key_id=chosen)
+    assert issued.key.id == chosen
+    assert ledger.get_key(chosen).key_hash == hash_secret(issued.secret)
+    with pytest.raises(AlreadyExists):
+        ledger.issue_key("ci", Role.READER, actor="root", key_id=chosen)
+    assert len(events_of(ledger, chosen)) == 1
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "cl_" + "k_" + "0" * 32 + "_x",  # the older form
+        "clk_" + "0" * 32,  # no random part
+        "clk_" + "0" * 31 + "g_x",  # not hex
+        "clk_" + "A" * 32 + "_x",  # not lowercase
+        "clk_" + "0" * 33 + "_x",  # the id too long
+        "",
+    ],
+)
+def test_a_secret_not_in_the_current_form_names_no_key(secret):
+    assert key_id_of(secret) is None
+
+
+def test_a_secret_names_its_key_even_when_its_random_part_holds_underscores():
+    key = uuid4()
+    assert key_id_of(f"clk_{key.hex}_a_b_{'_' * 5}") == key
 
 
 # the whole log
