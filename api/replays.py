@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.claims import Claim, ClaimFields
 from domain.errors import ClaimNotFound, NotFound
-from domain.ledger import Ledger, Saved
+from domain.ledger import INITIAL_RATING, Ledger, Saved
 from domain.metrics import Metric, metric_stream
 from domain.sources import Source
 from domain.values import Reliability
@@ -66,7 +66,18 @@ def stored_source(
     wanted = {**fields, "registered_by": actor, "reliability": (reliability or Reliability.F).value}
     if any(getattr(source, name) != value for name, value in wanted.items()):
         return None
+    if not rated and rated_when_registered(ledger, source):
+        return None
     return Saved(source, stored_position(ledger, source.id, version))
+
+
+def rated_when_registered(ledger: Ledger, source: Source) -> bool:
+    """Whether the source's registration rated it too (its second event)."""
+    second = ledger.repository.event_store.get(source.id, gt=1, lte=2)
+    return any(
+        type(e).__qualname__ == "Source.Rated" and getattr(e, "reason", None) == INITIAL_RATING
+        for e in second
+    )
 
 
 def stored_metric(

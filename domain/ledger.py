@@ -46,6 +46,8 @@ from domain.values import Reliability, Role
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 WritePath = Literal["group", "direct"]
 WRITE_PATHS: tuple[WritePath, ...] = ("group", "direct")
+# The reason of a rating given with a source's registration, in the same transaction.
+INITIAL_RATING = "initial rating"
 
 
 class DateAsISO(Transcoding):
@@ -137,7 +139,7 @@ class Ledger(Application[UUID]):
         """Register a source; with a reliability, it is rated in the same transaction."""
         source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
         if reliability is not None and reliability is not Reliability.F:
-            source.rate(reliability, actor=actor, reason="initial rating")
+            source.rate(reliability, actor=actor, reason=INITIAL_RATING)
         return Saved(source, self._save_new(source, "source", slug))
 
     def update_source(

@@ -25,6 +25,7 @@ from api.idempotency import derived_stream_id
 from api.services import open_store
 from api.settings import Settings
 from domain.claims import Claim
+from domain.values import Reliability
 from projections.idempotency import ABANDONED_AFTER_SECONDS
 from projections.store import Store
 from tests.conftest import STORES
@@ -247,4 +248,25 @@ def test_a_source_or_metric_retried_after_a_crash_is_answered_not_refused(
             path, json={**body, "name": "Another"}, headers={"Idempotency-Key": unique("k")}
         )
         assert is_problem(other, 409)
+    assert crashed.position() == saved
+
+
+def test_a_source_rated_when_registered_is_replayed_only_with_the_same_rating(
+    crashed: Crashed,
+) -> None:
+    slug = unique("rated")
+    body = {"id": slug, "name": "Rated desk", "kind": "outlet", "reliability": "B"}
+    saved = crashed.store.ledger.register_source(
+        slug, "Rated desk", "outlet", None, Reliability.B, ADMIN
+    ).position
+    key = unique("crash")
+    crashed.leave_pending("POST /v1/sources", key, time.time() - ABANDONED_AFTER_SECONDS - 5)
+    with crashed.client() as client:
+        retried = client.post("/v1/sources", json=body, headers={"Idempotency-Key": key})
+        assert retried.status_code == 201, retried.text
+        assert (retried.json()["version"], retried.json()["reliability"]) == (2, "B")
+        assert retried.headers["X-Ledger-Position"] == str(saved)
+        for other in ({**body, "reliability": None}, {**body, "reliability": "C"}):
+            again = client.post("/v1/sources", json=other, headers={"Idempotency-Key": unique("k")})
+            assert is_problem(again, 409), other
     assert crashed.position() == saved
