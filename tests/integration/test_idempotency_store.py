@@ -10,6 +10,7 @@ import pytest
 
 from projections.idempotency import (
     ABANDONED_AFTER_SECONDS,
+    CREATE_STATEMENT,
     RETENTION_SECONDS,
     IdempotencyStore,
     KeyInFlight,
@@ -17,6 +18,7 @@ from projections.idempotency import (
     Remembered,
 )
 from projections.process_liveness import this_process
+from projections.schema import create_statements
 from projections.store import Store
 
 from .conftest import StoreAt
@@ -174,3 +176,20 @@ def test_a_pending_key_of_a_process_that_may_still_run_stays_in_flight_until_a_m
     leave_pending(store, time.time() - ABANDONED_AFTER_SECONDS + 5, owner)
     with pytest.raises(KeyInFlight):
         store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+
+
+def test_a_keys_table_made_before_rows_named_their_process_is_brought_up_to_date(
+    store: Store,
+) -> None:
+    # given the table as it was made before pending rows named their process
+    with store.views.sql_transaction(commit=True) as c:
+        c.execute("DROP TABLE idempotency")
+        (old,) = create_statements(
+            store.views.dialect, [CREATE_STATEMENT.replace(", owner TEXT", "")]
+        )
+        c.execute(old)
+    # when the store is opened again, then its keys work and name their process
+    keys = IdempotencyStore(store.views)
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") is None
+    with store.views.sql_transaction() as c:
+        assert c.execute("SELECT owner FROM idempotency").fetchone()[0] == this_process()
