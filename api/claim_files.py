@@ -125,7 +125,7 @@ def import_batch(ledger: Ledger, batch: Sequence[ClaimLine], actor: str, counts:
         else:
             counts.new += len(batch)
             return
-    raise AlreadyExists("claim", ", ".join(str(c.id) for c in batch))
+    raise AlreadyExists("claim", f"one of {len(batch)} ids")
 
 
 def recorded_ids(ledger: Ledger, ids: Sequence[UUID]) -> set[UUID]:

@@ -237,7 +237,8 @@ class Ledger(Application[UUID]):
         try:
             return RecordedClaims(claims, self._commit(*claims))
         except IntegrityError:
-            raise AlreadyExists("claim", ", ".join(map(str, ids))) from None
+            named = str(ids[0]) if len(ids) == 1 else f"one of {len(ids)} ids"
+            raise AlreadyExists("claim", named) from None
 
     def _new_claims(
         self,
