@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from api.claim_files import first_problem, recorded_fields, write_claims, write_events
+from api import claim_files
+from api.claim_files import write_claims, write_events
 from api.demo import load_demo
 from api.remote_verify import VerifyFailed, verify_remote
-from api.requests import RecordClaimRequest
 from api.services import Services, open_services
 from api.settings import Settings
 from api.times import parse_known_at
@@ -318,33 +318,28 @@ def import_claims(
     file: Annotated[Path, typer.Argument(help="JSON Lines, one claim per line.")],
     batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
 ) -> None:
-    """Record the claims of a JSON Lines file (as `export` writes them), batch by batch."""
+    """Record the claims of a JSON Lines file (as `export` writes them), batch by batch;
+    run again (after a kill, or twice), it records only the claims not yet there."""
     if not file.is_file():
         raise CliError(f"{file}: no such file")
-    lines = [(n, line) for n, line in enumerate(file.read_text().splitlines(), 1) if line.strip()]
-    claims = []
-    for number, line in lines:
-        try:
-            claims.append(RecordClaimRequest.model_validate(recorded_fields(line)).to_fields())
-        except (ValidationError, ValueError) as error:
-            raise CliError(f"{file}:{number}: {first_problem(error)}; nothing imported") from None
+    try:
+        claims = claim_files.read_claim_lines(file)
+    except claim_files.BadFile as error:
+        raise CliError(f"{error}; nothing imported") from None
     # The views are not needed to record; they are brought up to date afterwards, unless
     # CLAIMLEDGER_PROJECTIONS=worker leaves that to `claimledger worker`.
     with opened(catch_up=False) as services, Progress(console=console) as progress:
         task = progress.add_task("importing claims", total=len(claims))
-        for start in range(0, len(claims), batch_size):
-            chunk = claims[start : start + batch_size]
-            try:
-                services.store.ledger.record_claims(chunk, CLI_ACTOR)
-            except DomainError as error:
-                raise CliError(
-                    f"claims {start + 1}-{start + len(chunk)} refused ({error}); "
-                    f"the {start} before them were imported"
-                ) from None
-            progress.advance(task, len(chunk))
+        advance = partial(progress.advance, task)
+        try:
+            counts = claim_files.import_claim_lines(
+                services.store.ledger, claims, batch_size, CLI_ACTOR, advance
+            )
+        except claim_files.BatchRefused as error:
+            raise CliError(str(error)) from None
         if services.settings.projections == "api":
             services.store.runner.catch_up()
-    console.print(f"imported {len(claims)} claims")
+    console.print(f"imported {len(claims)} claims: {counts.new} new, {counts.there} already there")
 
 
 @app.command()

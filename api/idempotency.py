@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid5
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -71,4 +72,39 @@ def idempotent(
         store.complete(principal.id, route, key, remember(response))
     else:
         store.abandon(principal.id, route, key)
+    return response
+
+
+async def idempotent_async(
+    services: Services,
+    principal: Principal,
+    route: str,
+    key: str,
+    digest: str,
+    action: Callable[[], Awaitable[Response]],
+) -> Response:
+    """`idempotent` for an action that awaits its commit in the event loop; the keys'
+    store is read and written in the threadpool."""
+    store = services.store.idempotency
+    remembered = await run_in_threadpool(store.begin, principal.id, route, key, digest)
+    if remembered is not None:
+        headers = {**remembered.headers, "Idempotent-Replayed": "true"}
+        return Response(remembered.body, status_code=remembered.status, headers=headers)
+    try:
+        response = await action()
+    except BaseException:
+        # Cancelled, this await may be refused: the row then waits for its owner to end
+        # (or to age), and what was written stays safe under the key's derived ids.
+        await run_in_threadpool(store.abandon, principal.id, route, key)
+        raise
+    if 200 <= response.status_code < 300:
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() in REPLAYED_HEADERS
+        }
+        answer = Remembered(response.status_code, headers, bytes(response.body))
+        await run_in_threadpool(store.complete, principal.id, route, key, answer)
+    else:
+        await run_in_threadpool(store.abandon, principal.id, route, key)
     return response

@@ -46,6 +46,8 @@ from domain.values import Reliability, Role
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 WritePath = Literal["group", "direct"]
 WRITE_PATHS: tuple[WritePath, ...] = ("group", "direct")
+# The reason of a rating given with a source's registration, in the same transaction.
+INITIAL_RATING = "initial rating"
 
 
 class DateAsISO(Transcoding):
@@ -137,7 +139,7 @@ class Ledger(Application[UUID]):
         """Register a source; with a reliability, it is rated in the same transaction."""
         source = Source(slug=slug, name=name, kind=kind, url=url, actor=actor, reason=None)
         if reliability is not None and reliability is not Reliability.F:
-            source.rate(reliability, actor=actor, reason="initial rating")
+            source.rate(reliability, actor=actor, reason=INITIAL_RATING)
         return Saved(source, self._save_new(source, "source", slug))
 
     def update_source(
@@ -177,41 +179,73 @@ class Ledger(Application[UUID]):
         )
         return Saved(metric, self._save_new(metric, "metric", slug))
 
+    def created_by(self, stream: UUID) -> str | None:
+        """Who created the stream: the actor of its first event (None if there is none)."""
+        for first in self.repository.event_store.get(stream, lte=1):
+            return str(first.actor)  # type: ignore[attr-defined]
+        return None
+
     def get_metric(self, slug: str) -> Metric:
         return self._get(Metric, metric_stream(slug), MetricNotFound(slug), None)
 
     # Claims
 
-    def record_claim(self, fields: ClaimFields, actor: str) -> Saved[Claim]:
-        """Record one reported claim."""
-        recorded = self.record_claims([fields], actor, batch=False)
+    def record_claim(
+        self, fields: ClaimFields, actor: str, claim_id: UUID | None = None
+    ) -> Saved[Claim]:
+        """Record one reported claim (with the given id, if any: `AlreadyExists` when it
+        is taken)."""
+        ids = None if claim_id is None else [claim_id]
+        recorded = self.record_claims([fields], actor, batch=False, ids=ids)
         return Saved(recorded.claims[0], recorded.position)
 
-    async def record_claim_async(self, fields: ClaimFields, actor: str) -> Saved[Claim]:
+    async def record_claim_async(
+        self, fields: ClaimFields, actor: str, claim_id: UUID | None = None
+    ) -> Saved[Claim]:
         """Record one reported claim, from an event loop: checked and built in the loop's
         thread, then the commit is awaited rather than waited for in a worker thread.
         When the check would read the store (a metric or source not seen yet), or on the
         direct write path, the whole command runs in a worker thread instead."""
         committer = self._committer
         if committer is None or not self._checks_are_cached(fields):
-            return await asyncio.to_thread(self.record_claim, fields, actor)
-        (claim,) = self._new_claims([fields], actor, batch=False)
+            return await asyncio.to_thread(self.record_claim, fields, actor, claim_id)
+        ids = None if claim_id is None else [claim_id]
+        (claim,) = self._new_claims([fields], actor, batch=False, ids=ids)
         try:
             position = await committer.submit_async(claim.collect_events())
-        except IntegrityError:  # a new claim's random id taken: as `_save` answers it
+        except IntegrityError:
+            if claim_id is not None:
+                raise AlreadyExists("claim", str(claim_id)) from None
+            # a new claim's random id taken: as `_save` answers it
             current: Aggregate = await asyncio.to_thread(self.repository.get, claim.id)
             raise VersionMismatch(claim.version - 1, current.version) from None
         return Saved(claim, position)
 
     def record_claims(
-        self, batch_fields: Sequence[ClaimFields], actor: str, batch: bool = True
+        self,
+        batch_fields: Sequence[ClaimFields],
+        actor: str,
+        batch: bool = True,
+        ids: Sequence[UUID] | None = None,
     ) -> RecordedClaims:
-        """Record many claims in one transaction: all of them, or none."""
-        claims = self._new_claims(batch_fields, actor, batch)
-        return RecordedClaims(claims, self._save(*claims))
+        """Record many claims in one transaction: all of them, or none. With `ids` (one
+        per claim), the claims get those ids, and a batch of which any id is taken
+        raises `AlreadyExists` and records nothing."""
+        claims = self._new_claims(batch_fields, actor, batch, ids)
+        if ids is None:
+            return RecordedClaims(claims, self._save(*claims))
+        try:
+            return RecordedClaims(claims, self._commit(*claims))
+        except IntegrityError:
+            named = str(ids[0]) if len(ids) == 1 else f"one of {len(ids)} ids"
+            raise AlreadyExists("claim", named) from None
 
     def _new_claims(
-        self, batch_fields: Sequence[ClaimFields], actor: str, batch: bool
+        self,
+        batch_fields: Sequence[ClaimFields],
+        actor: str,
+        batch: bool,
+        ids: Sequence[UUID] | None = None,
     ) -> list[Claim]:
         if not batch_fields:
             raise ValidationFailed([("", "a batch needs at least one claim")])
@@ -223,7 +257,11 @@ class Ledger(Application[UUID]):
             problems += self._claim_problems(fields, units, known_sources, prefix)
         if problems:
             raise ValidationFailed(problems)
-        return [new_claim(fields, actor) for fields in batch_fields]
+        if ids is None:
+            return [new_claim(fields, actor) for fields in batch_fields]
+        if len(ids) != len(batch_fields):
+            raise ValueError("one id per claim")
+        return [new_claim(f, actor, i) for f, i in zip(batch_fields, ids, strict=True)]
 
     def _checks_are_cached(self, fields: ClaimFields) -> bool:
         """Checking these fields reads nothing from the store (their metric and sources
@@ -426,8 +464,9 @@ def check_version(aggregate: Aggregate, expected: int | None) -> None:
         raise VersionMismatch(expected, aggregate.version)
 
 
-def new_claim(fields: ClaimFields, actor: str) -> Claim:
-    return Claim(
+def new_claim(fields: ClaimFields, actor: str, claim_id: UUID | None = None) -> Claim:
+    """A new claim; with `claim_id`, under that id rather than a random one."""
+    recorded: dict[str, Any] = dict(
         metric=fields.metric,
         value=fields.value,
         qualifier=fields.qualifier.value,
@@ -443,3 +482,7 @@ def new_claim(fields: ClaimFields, actor: str) -> Claim:
         actor=actor,
         reason=None,
     )
+    if claim_id is None:
+        return Claim(**recorded)
+    # The library's own constructor for a created event with a chosen id.
+    return Claim._create(Claim.Recorded, id=claim_id, **recorded)  # type: ignore[attr-defined]

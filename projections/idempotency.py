@@ -2,7 +2,11 @@
 
 Keys are scoped to (principal, route). A row is `pending` while its first request runs,
 then holds the 2xx answer for 24 hours; failed requests delete their row so a retry
-runs again.
+runs again. A pending row names the process running its request: a retry takes the key
+over at once when that process has surely ended (`projections.process_liveness`), and
+otherwise once the row is older than `ABANDONED_AFTER_SECONDS`. What a request writes
+is not kept here but in the event store, under ids derived from the key, so a retry
+that takes over after a crash meets what the first one wrote and answers it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Protocol
 
 from eventsourcing.persistence import IntegrityError
 
+from projections.process_liveness import has_ended, this_process
 from projections.schema import create_statements
-from projections.sql import SqlCursor
+from projections.sql import POSTGRES, SqlCursor
 
 RETENTION_SECONDS = 24 * 60 * 60
 # A pending row older than this belongs to a request that died with its process.
@@ -26,8 +31,10 @@ CREATE_STATEMENT = (
     "CREATE TABLE IF NOT EXISTS idempotency ("
     "principal TEXT NOT NULL, route TEXT NOT NULL, key TEXT NOT NULL, "
     "body_hash TEXT NOT NULL, created REAL NOT NULL, status INTEGER, "
-    "headers TEXT, body BLOB, PRIMARY KEY (principal, route, key))"
+    "headers TEXT, body BLOB, owner TEXT, PRIMARY KEY (principal, route, key))"
 )
+# Stores made before pending rows named their process.
+ADD_OWNER = "ALTER TABLE idempotency ADD COLUMN owner TEXT"
 
 
 class KeyInFlight(Exception):
@@ -59,6 +66,10 @@ class IdempotencyStore:
         with database.sql_transaction(commit=True) as c:
             for statement in create_statements(database.dialect, [CREATE_STATEMENT]):
                 c.execute(statement)
+            if database.dialect == POSTGRES:
+                c.execute(ADD_OWNER.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+            elif "owner" not in {row[1] for row in c.execute("PRAGMA table_info(idempotency)")}:
+                c.execute(ADD_OWNER)
 
     def begin(self, principal: str, route: str, key: str, body_hash: str) -> Remembered | None:
         """Claim the key for a new request (None), or return the answer to replay."""
@@ -70,15 +81,23 @@ class IdempotencyStore:
                 (principal, route, key, now - RETENTION_SECONDS, now - ABANDONED_AFTER_SECONDS),
             )
             row = c.execute(
-                "SELECT body_hash, status, headers, body FROM idempotency "
+                "SELECT body_hash, created, status, headers, body, owner FROM idempotency "
                 "WHERE principal=? AND route=? AND key=?",
                 (principal, route, key),
             ).fetchone()
+            if row is not None and row["status"] is None and has_ended(row["owner"]):
+                # Its request died with its process: nobody will complete or abandon it.
+                c.execute(
+                    "DELETE FROM idempotency WHERE principal=? AND route=? AND key=? "
+                    "AND status IS NULL AND created=?",
+                    (principal, route, key, row["created"]),
+                )
+                row = None
             if row is None:
                 try:
                     c.execute(
-                        "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                        (principal, route, key, body_hash, now),
+                        "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
+                        (principal, route, key, body_hash, now, this_process()),
                     )
                 except IntegrityError as error:  # pragma: no cover - lost a race
                     raise KeyInFlight(key) from error

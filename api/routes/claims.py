@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from api.deps import Contributor, Editor, IdempotencyKey, IfMatch, Reader, ServicesDep
-from api.idempotency import body_hash, idempotent
+from api.idempotency import body_hash, derived_stream_id, idempotent, idempotent_async
 from api.presenters import claim_public, json_response, write_headers
 from api.problems import ApiProblem, field_name
+from api.replays import REPLAYED, stored_claims
 from api.requests import (
     AssessClaimRequest,
     CorrectClaimRequest,
@@ -31,7 +32,7 @@ from api.responses import (
     HistoryEventPublic,
 )
 from domain.claims import Claim
-from domain.errors import ClaimNotFound
+from domain.errors import AlreadyExists, ClaimNotFound
 from domain.event_data import rfc3339
 from domain.ledger import Saved
 from domain.values import ClaimStatus
@@ -40,6 +41,8 @@ from projections.queries import ClaimFilters
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 
 MAX_BATCH = 10_000
+ONE_ROUTE = "POST /v1/claims"
+BATCH_ROUTE = "POST /v1/claims/batch"
 CLAIMS_ADAPTER = TypeAdapter(list[RecordClaimRequest])
 
 
@@ -64,9 +67,10 @@ def claim_id_of(text: str) -> UUID:
         raise ClaimNotFound(text) from None
 
 
-def recorded(saved: Saved[Claim]) -> Response:
+def recorded(saved: Saved[Claim], extra: dict[str, str] | None = None) -> Response:
     headers = write_headers(saved.position, saved.aggregate.version)
     headers["Location"] = f"/v1/claims/{saved.aggregate.id}"
+    headers.update(extra or {})
     return json_response(claim_answer(saved.aggregate), 201, headers)
 
 
@@ -82,14 +86,29 @@ async def record_claim(
     if idempotency_key is None and ledger.write_path == "group":
         # The hot path: no worker thread; the event loop awaits the group commit.
         return recorded(await ledger.record_claim_async(body.to_fields(), principal.actor))
+    if idempotency_key is None:
+        # The direct write path (the naive baseline: one save per request in a worker thread).
+        def act() -> Response:
+            return recorded(ledger.record_claim(body.to_fields(), principal.actor))
 
-    # With an Idempotency-Key (its store is written around the command), or on the direct
-    # write path (the naive baseline: one save per request in a worker thread).
-    def act() -> Response:
-        return recorded(ledger.record_claim(body.to_fields(), principal.actor))
+        return await run_in_threadpool(act)
 
-    return await run_in_threadpool(
-        idempotent, services, principal, "POST /v1/claims", idempotency_key, body_hash(body), act
+    # Under an Idempotency-Key the claim's id derives from it: a retry of a request that
+    # wrote but died before answering meets the stored claim and answers it.
+    fields = body.to_fields()
+    claim_id = derived_stream_id(principal.id, ONE_ROUTE, idempotency_key)
+
+    async def act_once() -> Response:
+        try:
+            return recorded(await ledger.record_claim_async(fields, principal.actor, claim_id))
+        except AlreadyExists:
+            (saved,) = await run_in_threadpool(
+                stored_claims, ledger, [claim_id], [fields], principal.actor
+            )
+            return recorded(saved, REPLAYED)
+
+    return await idempotent_async(
+        services, principal, ONE_ROUTE, idempotency_key, body_hash(body), act_once
     )
 
 
@@ -176,9 +195,27 @@ async def record_claims(
         raise ApiProblem(400, "malformed-json", "Malformed JSON", "the body is not UTF-8") from None
 
     def act() -> Response:
-        recorded = services.store.ledger.record_claims(
-            [c.to_fields() for c in claims], principal.actor
-        )
+        ledger = services.store.ledger
+        batch_fields = [c.to_fields() for c in claims]
+        if idempotency_key is None:
+            ids = None
+        else:  # ids derived from the key: a retry after a crash meets the stored batch
+            ids = [
+                derived_stream_id(principal.id, BATCH_ROUTE, idempotency_key, index)
+                for index in range(len(claims) + 1)
+            ]
+        try:
+            recorded = ledger.record_claims(
+                batch_fields, principal.actor, ids=None if ids is None else ids[:-1]
+            )
+        except AlreadyExists:
+            if ids is None:
+                raise
+            saved = stored_claims(ledger, ids[:-1], batch_fields, principal.actor, ids[-1])
+            body = BatchRecordedPublic(
+                ids=[str(s.aggregate.id) for s in saved], position=saved[-1].position
+            )
+            return json_response(body, 201, {**write_headers(saved[-1].position), **REPLAYED})
         body = BatchRecordedPublic(
             ids=[str(c.id) for c in recorded.claims], position=recorded.position
         )
@@ -186,7 +223,7 @@ async def record_claims(
 
     digest = body_hash(claims) if idempotency_key is not None else ""
     return await run_in_threadpool(
-        idempotent, services, principal, "POST /v1/claims/batch", idempotency_key, digest, act
+        idempotent, services, principal, BATCH_ROUTE, idempotency_key, digest, act
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from api.deps import Contributor, IdempotencyKey, Reader, ServicesDep, views_read
 from api.idempotency import body_hash, idempotent
 from api.presenters import estimate_public, json_response, metric_public, write_headers
+from api.replays import REPLAYED, stored_metric
 from api.requests import DefineMetricRequest
 from api.responses import (
     EstimatePublic,
@@ -20,6 +21,7 @@ from api.responses import (
     TimelinePublic,
 )
 from api.times import parse_known_at
+from domain.errors import AlreadyExists
 from domain.estimates import DEFAULT_METHOD
 from domain.metrics import Metric
 
@@ -38,11 +40,25 @@ def define_metric(
     """Define a metric (a figure to estimate) with its unit."""
 
     def act() -> Response:
-        saved = services.store.ledger.define_metric(
-            body.id, body.name, body.unit, body.description, principal.actor
-        )
+        ledger = services.store.ledger
+        replayed: dict[str, str] = {}
+        try:
+            saved = ledger.define_metric(
+                body.id, body.name, body.unit, body.description, principal.actor
+            )
+        except AlreadyExists:
+            # A retry after a crash between the commit and the answer: the same principal's
+            # same definition is answered as the first; anything else stays refused.
+            fields = {"name": body.name, "unit": body.unit, "description": body.description}
+            stored = None
+            if idempotency_key is not None:
+                stored = stored_metric(ledger, body.id, fields, principal.actor)
+            if stored is None:
+                raise
+            saved, replayed = stored, REPLAYED
         headers = write_headers(saved.position, saved.aggregate.version)
         headers["Location"] = f"/v1/metrics/{body.id}"
+        headers.update(replayed)
         return json_response(new_metric_public(saved.aggregate, saved.position), 201, headers)
 
     return idempotent(

@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from api.deps import Contributor, Editor, IdempotencyKey, IfMatch, Reader, ServicesDep
 from api.idempotency import body_hash, idempotent
 from api.presenters import json_response, source_public, write_headers
+from api.replays import REPLAYED, stored_source
 from api.requests import RateSourceRequest, RegisterSourceRequest
 from api.responses import SourcePagePublic, SourcePublic
-from domain.errors import SourceNotFound
+from domain.errors import AlreadyExists, SourceNotFound
 from domain.sources import Source
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -44,11 +45,25 @@ def register_source(
     """Register a source (with an initial reliability grade if given)."""
 
     def act() -> Response:
-        saved = services.store.ledger.register_source(
-            body.id, body.name, body.kind.value, body.url, body.reliability, principal.actor
-        )
+        ledger = services.store.ledger
+        replayed: dict[str, str] = {}
+        try:
+            saved = ledger.register_source(
+                body.id, body.name, body.kind.value, body.url, body.reliability, principal.actor
+            )
+        except AlreadyExists:
+            # A retry after a crash between the commit and the answer: the same principal's
+            # same registration is answered as the first; anything else stays refused.
+            fields = {"name": body.name, "kind": body.kind.value, "url": body.url}
+            stored = None
+            if idempotency_key is not None:
+                stored = stored_source(ledger, body.id, fields, body.reliability, principal.actor)
+            if stored is None:
+                raise
+            saved, replayed = stored, REPLAYED
         headers = write_headers(saved.position, saved.aggregate.version)
         headers["Location"] = f"/v1/sources/{body.id}"
+        headers.update(replayed)
         return json_response(source_answer(services, saved.aggregate), 201, headers)
 
     return idempotent(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
 
 from projections.idempotency import (
     ABANDONED_AFTER_SECONDS,
+    CREATE_STATEMENT,
     RETENTION_SECONDS,
     IdempotencyStore,
     KeyInFlight,
     KeyReused,
     Remembered,
 )
+from projections.process_liveness import this_process
+from projections.schema import create_statements
 from projections.store import Store
 
 from .conftest import StoreAt
@@ -116,11 +121,75 @@ def test_a_pending_key_left_by_a_dead_process_is_claimed_again_after_a_minute(
     store: Store,
 ) -> None:
     left_behind = time.time() - ABANDONED_AFTER_SECONDS - 1
-    with store.views.sql_transaction(commit=True) as c:
-        c.execute(
-            "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
-            (WHO, ROUTE, KEY, "body-a", left_behind),
-        )
+    leave_pending(store, left_behind, owner=None)
     assert store.idempotency.begin(WHO, ROUTE, KEY, "body-a") is None
     with pytest.raises(KeyInFlight):
         store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+
+
+def leave_pending(store: Store, created: float, owner: str | None) -> None:
+    """A pending row as a request leaves it when its process dies mid-request."""
+    with store.views.sql_transaction(commit=True) as c:
+        c.execute(
+            "INSERT INTO idempotency (principal, route, key, body_hash, created, owner) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (WHO, ROUTE, KEY, "body-a", created, owner),
+        )
+
+
+def name_of_a_process_that_ended() -> str:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from projections.process_liveness import this_process as p; print(p())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_pending_key_whose_process_ended_is_claimed_again_at_once(store: Store) -> None:
+    # given a pending row whose process has ended (killed before it could answer)
+    owner = name_of_a_process_that_ended()
+    assert owner != "None"
+    leave_pending(store, time.time(), owner)
+    # when a retry comes at once, then it takes the key over
+    assert store.idempotency.begin(WHO, ROUTE, KEY, "body-a") is None
+    # and the row is now this process's, so a third attempt is in flight
+    with pytest.raises(KeyInFlight):
+        store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [None, "another-boot/pid:[1]/1/1", "this-process"],
+    ids=["unnamed", "another-machine", "running"],
+)
+def test_a_pending_key_of_a_process_that_may_still_run_stays_in_flight_until_a_minute(
+    store: Store, owner: str | None
+) -> None:
+    if owner == "this-process":
+        owner = this_process()
+    leave_pending(store, time.time() - ABANDONED_AFTER_SECONDS + 5, owner)
+    with pytest.raises(KeyInFlight):
+        store.idempotency.begin(WHO, ROUTE, KEY, "body-a")
+
+
+def test_a_keys_table_made_before_rows_named_their_process_is_brought_up_to_date(
+    store: Store,
+) -> None:
+    # given the table as it was made before pending rows named their process
+    with store.views.sql_transaction(commit=True) as c:
+        c.execute("DROP TABLE idempotency")
+        (old,) = create_statements(
+            store.views.dialect, [CREATE_STATEMENT.replace(", owner TEXT", "")]
+        )
+        c.execute(old)
+    # when the store is opened again, then its keys work and name their process
+    keys = IdempotencyStore(store.views)
+    assert keys.begin(WHO, ROUTE, KEY, "body-a") is None
+    with store.views.sql_transaction() as c:
+        assert c.execute("SELECT owner FROM idempotency").fetchone()[0] == this_process()
