@@ -111,6 +111,7 @@ def get_snapshot(
     """Every metric's default estimate as the ledger knew it at `known_at`, a page of
     metrics at a time; every page answers as of the first page's moment and position."""
     moment = parse_known_at(known_at)
+    cursor = cursor or None  # an empty one asks for the first page
     if moment is None and cursor is None:
         moment = now_text()
     snapshot = services.store.queries.snapshot_page(moment, cursor, limit)
