@@ -48,7 +48,8 @@ def test_the_pages_of_an_explanation_hold_every_line_once_with_the_totals_on_eac
     desk: Desk, contested: str
 ) -> None:
     path = f"/v1/metrics/{contested}/estimate"
-    whole = desk.client.get(path, params={"explain": "true", "limit": 1000}).json()
+    params = {"explain": "true", "limit": 1000}
+    whole = desk.client.get(path, params=params, headers=desk.caught_up()).json()
     pages = every_page(
         desk.client, path, "explanation", {"explain": "true", "limit": 5}, desk.caught_up()
     )
