@@ -98,7 +98,8 @@ def get_snapshot(
     services: ServicesDep,
     _: Reader,
     known_at: Annotated[
-        str | None, Query(description="RFC 3339 time or date; default now.")
+        str | None,
+        Query(description="RFC 3339 time or date; default now (with a cursor: the cursor's)."),
     ] = None,
     cursor: Annotated[
         str | None,

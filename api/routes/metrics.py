@@ -139,7 +139,9 @@ def get_timeline(
     metric_id: str,
     services: ServicesDep,
     _: Reader,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the page before.")
+    ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Points per page (default {TIMELINE_LIMIT}).")
     ] = TIMELINE_LIMIT,
