@@ -178,7 +178,7 @@ def decode(cursor: str) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep to parse
         raise BadCursor(cursor) from error
 
 

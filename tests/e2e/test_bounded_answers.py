@@ -3,6 +3,7 @@ a time, their limits are enforced, and a big one never stops the server answerin
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -96,6 +97,10 @@ def test_the_pages_of_a_snapshot_answer_at_one_moment_and_position(
     assert all(len(p["estimates"]) <= 2 for p in pages)
 
 
+# A cursor of JSON arrays nested deeper than the parser recurses.
+NESTED = base64.urlsafe_b64encode(b"[" * 5000).decode()
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
@@ -106,6 +111,8 @@ def test_the_pages_of_a_snapshot_answer_at_one_moment_and_position(
         ("/v1/metrics/{metric}/timeline", {"cursor": "bm9uc2Vuc2U"}),
         ("/v1/audit/snapshot", {"limit": 1001}),
         ("/v1/audit/snapshot", {"cursor": "bm9uc2Vuc2U"}),
+        ("/v1/metrics/{metric}/estimate", {"explain": "true", "cursor": NESTED}),
+        ("/v1/claims", {"cursor": NESTED}),
     ],
     ids=[
         "explain-over-max",
@@ -115,6 +122,8 @@ def test_the_pages_of_a_snapshot_answer_at_one_moment_and_position(
         "timeline-cursor",
         "snapshot-over-max",
         "snapshot-cursor",
+        "explain-cursor-nested-too-deep",
+        "claims-cursor-nested-too-deep",
     ],
 )
 def test_a_limit_over_the_maximum_or_a_foreign_cursor_is_422(
