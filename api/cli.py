@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +24,7 @@ from rich.table import Table
 from api import claim_files
 from api.claim_files import write_claims, write_events
 from api.demo import load_demo
+from api.estimate_printout import print_estimate
 from api.remote_verify import VerifyFailed, verify_remote
 from api.services import Services, open_services
 from api.settings import Settings
@@ -224,6 +224,8 @@ def estimate(
     known_at: Annotated[str | None, typer.Option(help="RFC 3339 time or date.")] = None,
     valid_at: Annotated[str | None, typer.Option(help="Only claims as of this date.")] = None,
     method: Annotated[str, typer.Option(help=" or ".join(METHODS))] = "weighted-median",
+    lines: Annotated[int, typer.Option(min=1, help="Explanation lines per page.")] = 100,
+    every_line: Annotated[bool, typer.Option("--all", help="Print every page.")] = False,
 ) -> None:
     """Print a metric's estimate, now or as known at a moment, with its explanation."""
     if method not in METHODS:
@@ -236,31 +238,8 @@ def estimate(
     except Exception as error:
         raise CliError(str(error)) from None
     with opened() as services:
-        answer = services.store.queries.estimate(metric, method, cut_off, valid)
-    e = answer.estimate
-    console.print(
-        f"[bold]{metric}[/] ({answer.unit}), {e.method}, position {answer.position}"
-        + (f", as known at {cut_off}" if cut_off else "")
-    )
-    console.print(
-        f"low {fmt(e.low)}  best [bold]{fmt(e.best)}[/]  high {fmt(e.high)}  "
-        f"included {e.included}/{e.considered}  evidence {e.evidence.value}"
-    )
-    table = Table("claim", "origin", "point", "weight", "status", "reason")
-    for line in e.explanation:
-        table.add_row(
-            line.claim,
-            line.origin,
-            fmt(line.point),
-            fmt(line.weight),
-            line.status.value,
-            line.reason,
-        )
-    console.print(table)
-
-
-def fmt(value: Decimal | None) -> str:
-    return "—" if value is None else format(value.normalize(), "f")
+        queries = services.store.queries
+        print_estimate(console, queries, metric, method, cut_off, valid, lines, every_line)
 
 
 @app.command()

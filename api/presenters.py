@@ -77,6 +77,7 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
         independent_origins=e.independent_origins,
         evidence=e.evidence.value,
         explanation=explanation,
+        next_cursor=answer.next_cursor if explain else None,
     )
 
 

@@ -53,7 +53,16 @@ class EstimatePublic(BaseModel):
     included: int
     independent_origins: int
     evidence: str = Field(description="none, confirmed, contested, fair or weak")
-    explanation: list[ExplanationLinePublic] | None = None
+    explanation: list[ExplanationLinePublic] | None = Field(
+        None,
+        description="With explain=true: one page of lines, one per claim considered; "
+        "included lines first, then the rest, each by point, then claim id.",
+    )
+    next_cursor: str | None = Field(
+        None,
+        description="With explain=true: pass as `cursor` for the explanation's next page; "
+        "null on its last page (and without explain).",
+    )
 
 
 class MetricPublic(BaseModel):
@@ -159,13 +168,18 @@ class TimelinePointPublic(BaseModel):
 class TimelinePublic(BaseModel):
     metric: str
     method: str
-    points: list[TimelinePointPublic]
+    points: list[TimelinePointPublic] = Field(description="One page, in position order.")
+    next_cursor: str | None = Field(description="The next page's `cursor`; null at the end.")
 
 
 class SnapshotPublic(BaseModel):
     known_at: str
-    position: int
-    estimates: list[EstimatePublic]
+    position: int = Field(description="The last position known at `known_at`.")
+    estimates: list[EstimatePublic] = Field(description="One page of metrics, by id.")
+    next_cursor: str | None = Field(
+        description="The next page's `cursor` (it carries this page's `known_at` and "
+        "`position`); null at the end."
+    )
 
 
 class SourcePagePublic(BaseModel):

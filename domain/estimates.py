@@ -121,14 +121,9 @@ def select(
     lines: list[ExplanationLine] = []
     kept: list[ClaimAsKnown] = []
     for claim in candidates:
-        reliability = ratings.get(claim.origin, Reliability.F)
-        if claim.status == ClaimStatus.RETRACTED:
-            lines.append(line(claim, None, LineStatus.RETRACTED, "retracted by its source"))
-        elif claim.credibility == Credibility.IMPROBABLE:
-            lines.append(line(claim, None, LineStatus.EXCLUDED, "assessed 5 (improbable)"))
-        elif reliability is Reliability.E:
-            reason = f"origin {claim.origin} is rated E (unreliable)"
-            lines.append(line(claim, None, LineStatus.EXCLUDED, reason))
+        dropped = dropped_line(claim, ratings.get(claim.origin, Reliability.F))
+        if dropped is not None:
+            lines.append(dropped)
         else:
             kept.append(claim)
     latest: dict[str, ClaimAsKnown] = {}
@@ -140,15 +135,41 @@ def select(
     for claim in kept:
         winner = latest[claim.origin]
         if winner is not claim:
-            reason = f"superseded by claim {winner.id} from the same origin {claim.origin}"
-            lines.append(line(claim, None, LineStatus.SUPERSEDED, reason))
+            lines.append(superseded_line(claim, winner))
             continue
         weight = weight_of(claim, ratings.get(claim.origin, Reliability.F))
         included.append(Weighted(claim, weight))
         reason = f"latest claim of origin {claim.origin}; weight {weight.normalize()}"
         lines.append(line(claim, weight, LineStatus.INCLUDED, reason))
-    lines.sort(key=lambda entry: (entry.status != LineStatus.INCLUDED, entry.point, entry.claim))
+    lines.sort(key=explanation_order)
     return len(candidates), included, lines
+
+
+def dropped_line(claim: ClaimAsKnown, reliability: Reliability) -> ExplanationLine | None:
+    """Step 2: the line of a claim dropped before supersession, None for one kept."""
+    if claim.status == ClaimStatus.RETRACTED:
+        return line(claim, None, LineStatus.RETRACTED, "retracted by its source")
+    if claim.credibility == Credibility.IMPROBABLE:
+        return line(claim, None, LineStatus.EXCLUDED, "assessed 5 (improbable)")
+    if reliability is Reliability.E:
+        reason = f"origin {claim.origin} is rated E (unreliable)"
+        return line(claim, None, LineStatus.EXCLUDED, reason)
+    return None
+
+
+def superseded_line(claim: ClaimAsKnown, winner: ClaimAsKnown) -> ExplanationLine:
+    """Step 3: the line of a kept claim that its origin's latest claim replaces."""
+    reason = f"superseded by claim {winner.id} from the same origin {claim.origin}"
+    return line(claim, None, LineStatus.SUPERSEDED, reason)
+
+
+LineKey = tuple[bool, Decimal, str]
+
+
+def explanation_order(entry: ExplanationLine) -> LineKey:
+    """The explanation's order: included lines first, then the rest, each by point, then
+    by claim id (unique, so the order is total and a page can start after any line)."""
+    return (entry.status != LineStatus.INCLUDED, entry.point, entry.claim)
 
 
 def line(

@@ -96,17 +96,35 @@ async def stream_events(
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
+SNAPSHOT_LIMIT = 100
+
+
 @router.get("/snapshot", response_model=SnapshotPublic)
 def get_snapshot(
     services: ServicesDep,
     _: Reader,
     known_at: Annotated[
-        str | None, Query(description="RFC 3339 time or date; default now.")
+        str | None,
+        Query(description="RFC 3339 time or date; default now (with a cursor: the cursor's)."),
     ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(description="The `next_cursor` of the page before: the same moment and position."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description=f"Metrics per page (default {SNAPSHOT_LIMIT}).")
+    ] = SNAPSHOT_LIMIT,
 ) -> SnapshotPublic:
-    """Every metric's default estimate as the ledger knew it at `known_at`."""
-    moment = parse_known_at(known_at) or now_text()
-    position, answers = services.store.queries.snapshot(moment)
+    """Every metric's default estimate as the ledger knew it at `known_at`, a page of
+    metrics at a time; every page answers as of the first page's moment and position."""
+    moment = parse_known_at(known_at)
+    cursor = cursor or None  # an empty one asks for the first page
+    if moment is None and cursor is None:
+        moment = now_text()
+    snapshot = services.store.queries.snapshot_page(moment, cursor, limit)
     return SnapshotPublic(
-        known_at=moment, position=position, estimates=[estimate_public(a) for a in answers]
+        known_at=snapshot.known_at,
+        position=snapshot.position,
+        estimates=[estimate_public(a) for a in snapshot.estimates],
+        next_cursor=snapshot.next_cursor,
     )

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import Contributor, IdempotencyKey, Reader, ServicesDep, views_read
@@ -102,6 +103,11 @@ def list_metrics(
     return MetricPagePublic(items=items, next_cursor=page.next_cursor)
 
 
+EXPLAIN_LIMIT = 100
+TIMELINE_LIMIT = 1000
+MAX_LIMIT = 1000
+
+
 @router.get("/{metric_id:path}/estimate", response_model=EstimatePublic)
 async def get_estimate(
     metric_id: str,
@@ -115,25 +121,55 @@ async def get_estimate(
         date | None, Query(description="Only claims whose as_of is on or before it.")
     ] = None,
     explain: bool = False,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description=f"With explain=true: explanation lines per page (default {EXPLAIN_LIMIT}).",
+        ),
+    ] = EXPLAIN_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(description="With explain=true: the `next_cursor` of the page before."),
+    ] = None,
 ) -> Response:
-    """The metric's low / best / high, and with explain=true why each claim counts or not."""
+    """The metric's low / best / high, and with explain=true why each claim counts or not,
+    a page of lines at a time: included lines first, then the rest, each by point."""
     queries = services.store.queries
     cut_off = parse_known_at(known_at)
     if method == DEFAULT_METHOD and cut_off is None and valid_at is None and not explain:
+        # One stored row: cheaper in line than the hop to a worker thread and back.
         answer = await views_read(services, queries.current_estimate, metric_id)
     else:
-        answer = await views_read(services, queries.estimate, metric_id, method, cut_off, valid_at)
+        # Reads every claim of the metric: in the threadpool, never on the event loop.
+        lines = limit if explain else 0
+        answer = await run_in_threadpool(
+            queries.estimate, metric_id, method, cut_off, valid_at, lines=lines, cursor=cursor
+        )
     return json_response(estimate_public(answer, explain))
 
 
 @router.get("/{metric_id:path}/timeline", response_model=TimelinePublic)
-def get_timeline(metric_id: str, services: ServicesDep, _: Reader) -> TimelinePublic:
-    """Every moment the default estimate's low, best, high or included count changed."""
-    rows = services.store.queries.timeline(metric_id)
+def get_timeline(
+    metric_id: str,
+    services: ServicesDep,
+    _: Reader,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the page before.")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Points per page (default {TIMELINE_LIMIT}).")
+    ] = TIMELINE_LIMIT,
+) -> TimelinePublic:
+    """Every moment the default estimate's low, best, high or included count changed, in
+    position order, a page at a time."""
+    page = services.store.queries.timeline(metric_id, cursor, limit)
     return TimelinePublic(
         metric=metric_id,
         method=DEFAULT_METHOD,
-        points=[TimelinePointPublic(**row) for row in rows],
+        points=[TimelinePointPublic(**row) for row in page.items],
+        next_cursor=page.next_cursor,
     )
 
 

@@ -122,8 +122,8 @@ def test_ratings_are_applied_as_they_were_known_at_the_moment(small_world: Store
     store.ledger.rate_source("agency", Reliability.E, "fabricated figures", None, ACTOR)
     store.runner.catch_up()
 
-    then = store.queries.estimate("war/killed", known_at=t).estimate
-    now = store.queries.estimate("war/killed").estimate
+    then = store.queries.estimate("war/killed", known_at=t, lines=10).estimate
+    now = store.queries.estimate("war/killed", lines=10).estimate
     # At t: agency A (1.0 x 0.5) outweighs ministry F (0.5 x 0.5), so 300 is the median.
     assert then.best == 300
     assert then.included == 2

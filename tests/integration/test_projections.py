@@ -193,7 +193,7 @@ def test_the_claim_versions_match_the_aggregate_loaded_from_the_event_store(
 
 
 def test_the_timeline_has_a_point_whenever_the_estimate_moves(world: World) -> None:
-    points = world.store.queries.timeline("war/killed")
+    points = world.store.queries.timeline("war/killed").items
     assert [(p["low"], p["best"], p["high"], p["included"]) for p in points] == [
         (None, None, None, 0),
         ("100", "100", "100", 1),

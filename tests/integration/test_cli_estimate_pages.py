@@ -1,0 +1,44 @@
+"""`claimledger estimate` prints its explanation a page at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.demo import load_demo
+from projections.queries import ClaimFilters
+
+from .conftest import RunCli, StoreAt
+
+pytestmark = pytest.mark.integration
+
+KILLED = "dprk-in-russia/killed"
+
+
+@pytest.fixture
+def killed_claims(store_at: StoreAt) -> list[str]:
+    """The §7 seed, loaded; the ids of the killed metric's claims."""
+    store = store_at.open()
+    try:
+        assert load_demo(store.ledger) is not None
+        store.runner.catch_up()
+        page = store.queries.claims(ClaimFilters(metric=KILLED), None, 100)
+        return [claim["id"] for claim in page.items]
+    finally:
+        store.close()
+
+
+def test_estimate_prints_the_first_lines_and_says_how_many_more(
+    killed_claims: list[str], run_cli: RunCli
+) -> None:
+    done = run_cli("estimate", KILLED, "--lines", "1")
+    assert done.returncode == 0, done.stderr
+    assert sum(claim in done.stdout for claim in killed_claims) == 1
+    assert f"… and {len(killed_claims) - 1} more lines (--all prints them)" in done.stdout
+
+
+def test_estimate_with_all_prints_every_page(killed_claims: list[str], run_cli: RunCli) -> None:
+    done = run_cli("estimate", KILLED, "--lines", "1", "--all")
+    assert done.returncode == 0, done.stderr
+    assert all(claim in done.stdout for claim in killed_claims)
+    assert "more lines" not in done.stdout
+    assert "best 300" in done.stdout
