@@ -15,9 +15,12 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decima
 
 from domain.values import PERCENT_UNIT
 
-# Enough digits that no operation here rounds: claims carry at most a few dozen digits,
-# and a quotient is rounded to its unit's quantum right after it is taken.
+# Enough digits that sums and products of reported values never round; a quotient that
+# cannot be exact is rounded away from the inside (low down, high up), so the bounds
+# still hold every exact result.
 EXACT = Context(prec=60)
+DOWN = Context(prec=60, rounding=ROUND_FLOOR)
+UP = Context(prec=60, rounding=ROUND_CEILING)
 HUNDRED = Decimal(100)
 PEOPLE_QUANTUM = Decimal(1)
 PERCENT_QUANTUM = Decimal("0.01")
@@ -102,8 +105,8 @@ def quotient(a: Bounds, b: Bounds) -> Bounds:
     """a ÷ b for non-negative bounds: [a.low ÷ b.high, a.high ÷ b.low]; b must not hold 0."""
     if b.holds_zero():
         raise NotEvaluable("a divisor's range includes zero")
-    low = None if a.low is None or b.high is None else EXACT.divide(a.low, b.high)
-    high = None if a.high is None or b.low is None else EXACT.divide(a.high, b.low)
+    low = None if a.low is None or b.high is None else DOWN.divide(a.low, b.high)
+    high = None if a.high is None or b.low is None else UP.divide(a.high, b.low)
     return Bounds(low, high)
 
 
