@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,6 +24,7 @@ from domain.errors import (
 )
 from projections.idempotency import KeyInFlight, KeyReused
 from projections.queries import BadCursor
+from projections.store_health import StorageRefused, refusal_of
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +150,49 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = [{"field": "cursor", "message": "not a cursor this server issued"}]
         return problem(422, "validation", "Validation failed", "bad cursor", errors=errors)
 
+    @app.exception_handler(StorageRefused)
+    @app.exception_handler(PersistenceError)
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(psycopg.Error)
+    @app.exception_handler(OSError)
+    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+        """The store refusing writes (disk full, read-only, gone) is 503 with Retry-After;
+        any other storage error is a bug, a 500."""
+        refused = refusal_of(exc)
+        if refused is None:
+            return internal_error(exc)
+        log.warning("the store refused a request: %s (%s)", refused.reason, exc)
+        readiness = getattr(request.app.state, "write_readiness", None)
+        if readiness is not None:
+            readiness.note_refusal(refused.reason)
+        return storage_problem(refused.reason)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        detail = "the server failed to answer; nothing was half-written"
-        return problem(500, "internal", "Internal error", detail)
+        refused = refusal_of(exc)
+        if refused is not None:
+            return storage_problem(refused.reason)
+        return internal_error(exc)
+
+
+def internal_error(exc: BaseException) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    detail = "the server failed to answer; nothing was half-written"
+    return problem(500, "internal", "Internal error", detail)
+
+
+STORAGE_RETRY_AFTER = "5"
+
+
+def storage_problem(reason: str) -> JSONResponse:
+    """The store cannot take the request now; nothing was written."""
+    return problem(
+        503,
+        "storage-unavailable",
+        "Storage unavailable",
+        f"the store refuses writes ({reason}); nothing was written, retry later",
+        headers={"Retry-After": STORAGE_RETRY_AFTER},
+    )
 
 
 def domain_problem(exc: DomainError) -> JSONResponse:
