@@ -57,11 +57,13 @@ def test_a_read_only_sqlite_store_starts_reads_and_refuses_every_write(tmp_path:
         assert "read-only" in readiness.json()["status"]
 
     (tmp_path / "writable").mkdir()
-    with running_server(tmp_path / "writable", database_url=database_url) as server:
-        with server.client() as client:
-            desk = Desk(client)
-            desk.record("dprk-in-russia/killed", source, 200)
-            assert claim_values(desk, source) == [100, 200]
+    with (
+        running_server(tmp_path / "writable", database_url=database_url) as server,
+        server.client() as client,
+    ):
+        desk = Desk(client)
+        desk.record("dprk-in-russia/killed", source, 200)
+        assert claim_values(desk, source) == [100, 200]
 
 
 @pytest.mark.postgres
