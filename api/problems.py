@@ -212,11 +212,18 @@ def domain_problem(exc: DomainError) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit (413) before they are buffered whole."""
+    """Refuse request bodies over the limit (413) while they are read, never buffering
+    more: at once for a declared Content-Length, and for a chunked body as soon as it
+    passes the limit, whatever the route makes of the error (FastAPI reads a failed JSON
+    body as 400), since the answer is replaced by the 413."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+
+    def too_large(self) -> JSONResponse:
+        detail = f"request bodies are limited to {self.max_bytes} bytes"
+        return problem(413, "payload-too-large", "Payload too large", detail)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -224,23 +231,38 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                response = problem(
-                    413,
-                    "payload-too-large",
-                    "Payload too large",
-                    f"request bodies are limited to {self.max_bytes} bytes",
-                )
-                await response(scope, receive, send)
+                await self.too_large()(scope, receive, send)
                 return
         seen = 0
+        exceeded = False
+        answered = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        async def replaced(message: Message) -> None:
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+                return
+            if not answered:
+                answered = True
+                await self.too_large()(scope, receive, send)
+
+        try:
+            await self.app(scope, limited, replaced)
+        except BodyTooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            answered = True
+            await self.too_large()(scope, receive, send)
