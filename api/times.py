@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from api.problems import ApiProblem
 from domain.event_data import rfc3339
 
-
 # RFC 3339 §5.6 date-time (with `T` or a space between date and time, `Z` or an offset),
 # or a bare full-date. Python's fromisoformat alone also takes `20250101` and `2025-W01-1`.
 RFC3339 = re.compile(
