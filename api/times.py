@@ -54,5 +54,26 @@ def parse_known_at(text: str | None) -> str | None:
     return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_valid_at(text: str | None) -> date | None:
+    """A bare date, `YYYY-MM-DD` only (Python's fromisoformat also takes `20250101`)."""
+    if text is None:
+        return None
+    try:
+        if not FULL_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiProblem(
+            422,
+            "validation",
+            "Validation failed",
+            f"valid_at {text[:100]!r} is not a date",
+            errors=[{"field": "valid_at", "message": "must be a date (YYYY-MM-DD)"}],
+        ) from None
+
+
 def now_text() -> str:
     return rfc3339(datetime.now(UTC))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -19,7 +18,7 @@ from api.responses import (
     TimelinePointPublic,
     TimelinePublic,
 )
-from api.times import parse_known_at
+from api.times import parse_known_at, parse_valid_at
 from domain.estimates import DEFAULT_METHOD
 from domain.metrics import Metric
 
@@ -96,17 +95,19 @@ async def get_estimate(
         str | None, Query(description="RFC 3339 time or date: the answer as known then.")
     ] = None,
     valid_at: Annotated[
-        date | None, Query(description="Only claims whose as_of is on or before it.")
+        str | None,
+        Query(description="A date (YYYY-MM-DD): only claims whose as_of is on or before it."),
     ] = None,
     explain: bool = False,
 ) -> Response:
     """The metric's low / best / high, and with explain=true why each claim counts or not."""
     queries = services.store.queries
     cut_off = parse_known_at(known_at)
-    if method == DEFAULT_METHOD and cut_off is None and valid_at is None and not explain:
+    valid = parse_valid_at(valid_at)
+    if method == DEFAULT_METHOD and cut_off is None and valid is None and not explain:
         answer = await views_read(services, queries.current_estimate, metric_id)
     else:
-        answer = await views_read(services, queries.estimate, metric_id, method, cut_off, valid_at)
+        answer = await views_read(services, queries.estimate, metric_id, method, cut_off, valid)
     return json_response(estimate_public(answer, explain))
 
 

@@ -39,3 +39,12 @@ def test_rfc_3339_times_and_bare_dates_are_taken(
     admin: httpx.Client, path: str, known_at: str
 ) -> None:
     assert admin.get(path, params={"known_at": known_at}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "valid_at", ["20250101", "2025-W01-1", "1735689600", "2025-01-01T00:00:00", "2025-02-30"]
+)
+def test_a_valid_at_that_is_not_a_bare_date_is_422(admin: httpx.Client, valid_at: str) -> None:
+    response = admin.get(ROUTES[0], params={"valid_at": valid_at})
+    assert is_problem(response, 422), response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["valid_at"]
