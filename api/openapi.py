@@ -99,12 +99,25 @@ def success_headers(path: str, method: str, status: str) -> dict[str, Any]:
     return headers
 
 
+def require_if_match(operation: dict[str, Any]) -> None:
+    """If-Match is optional to FastAPI (its absence is answered, with 428), but a client
+    must send it: document it as required."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+            parameter["required"] = True
+            parameter["description"] = (
+                'The ETag you last read, e.g. "3" (or *); without it the answer is 428, '
+                "with another (or a weak one) 412."
+            )
+
+
 def add_problems(schema: dict[str, Any]) -> None:
     for path, operations in schema.get("paths", {}).items():
         for method in METHODS:
             operation = operations.get(method)
             if operation is None:
                 continue
+            require_if_match(operation)
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
                 if status.startswith("2") and (headers := success_headers(path, method, status)):

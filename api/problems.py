@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import (
@@ -57,6 +58,11 @@ class BodyTooLarge(Exception):
     pass
 
 
+# A problem lists at most this many errors, and says how many more there were in
+# `errors_omitted`: a 10,000-claim batch can break every field of every claim.
+MAX_LISTED_ERRORS = 100
+
+
 def problem(
     status: int,
     slug: str,
@@ -72,7 +78,9 @@ def problem(
         "detail": detail,
     }
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = errors[:MAX_LISTED_ERRORS]
+        if len(errors) > MAX_LISTED_ERRORS:
+            body["errors_omitted"] = len(errors) - MAX_LISTED_ERRORS
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
@@ -126,10 +134,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(413, "payload-too-large", "Payload too large", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
-        headers = dict(exc.headers) if exc.headers else None
-        return problem(exc.status_code, slug, title, str(exc.detail), headers)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(exc.status_code, slug, title, str(exc.detail), headers or None)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -173,6 +183,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         if refused is not None:
             return storage_problem(refused.reason)
         return internal_error(exc)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the methods of the
+    first route that matched the path, and each method here is a route of its own)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def internal_error(exc: BaseException) -> JSONResponse:

@@ -108,3 +108,14 @@ def test_a_query_number_or_cursor_of_strange_digits_is_a_422(
 def test_a_valid_claim_is_still_recorded_after_all_that(desk: Desk) -> None:
     response = desk.client.post("/v1/claims", json=a_claim("dprk-in-russia/killed", "nyt"))
     assert response.status_code == 201
+
+
+def test_an_invalid_10000_claim_batch_lists_100_errors_and_counts_the_rest(
+    admin: httpx.Client,
+) -> None:
+    response = admin.post("/v1/claims/batch", json=[{}] * 10_000)
+    assert is_problem(response, 422)
+    problem = response.json()
+    assert len(problem["errors"]) == 100
+    assert problem["errors_omitted"] == 4 * 10_000 - 100  # metric, value, as_of, reported_by
+    assert len(response.content) < 20_000
