@@ -82,6 +82,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import connection_limits
 
     try:
         settings = Settings()
@@ -122,6 +123,7 @@ def serve(
             log_level="info",
             timeout_graceful_shutdown=5,
             access_log=False,
+            **connection_limits(settings),
         )
         return
     uvicorn.run(
@@ -131,6 +133,7 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
         access_log=False,
+        **connection_limits(settings),
     )
     services.store.close()
 

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     ready_max_lag: int = Field(
         default=1000, ge=0, description="/readyz is 503 while the views lag more events."
     )
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client may take to send a request head."
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, description="Seconds an idle connection is kept open between requests."
+    )
     projections: Literal["api", "worker"] = Field(
         default="api",
         description="api: the API processes run the projections (on PostgreSQL one at a "
