@@ -60,17 +60,23 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def write_attempts(desk: Desk, source: str, claim: str) -> dict[str, httpx.Response]:
+def idempotent_claim(desk: Desk, source: str, key: str) -> httpx.Response:
+    return desk.client.post(
+        "/v1/claims",
+        json=a_claim("dprk-in-russia/killed", source, 4243),
+        headers={"Idempotency-Key": key},
+    )
+
+
+def write_attempts(
+    desk: Desk, source: str, claim: str, key: str = "refused"
+) -> dict[str, httpx.Response]:
     """One request on every write route, each of which the store has to take."""
     metric = "dprk-in-russia/killed"
     client = desk.client
     return {
         "claim": client.post("/v1/claims", json=a_claim(metric, source, 4242)),
-        "idempotent claim": client.post(
-            "/v1/claims",
-            json=a_claim(metric, source, 4243),
-            headers={"Idempotency-Key": f"fault-{time.monotonic_ns()}"},
-        ),
+        "idempotent claim": idempotent_claim(desk, source, key),
         "batch": client.post("/v1/claims/batch", json=[a_claim(metric, source, 4244)]),
         "source": client.post(
             "/v1/sources", json={"id": f"{source}-2", "name": "Two", "kind": "outlet"}

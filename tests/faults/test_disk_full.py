@@ -16,6 +16,7 @@ from tests.e2e.support import Desk, running_server
 from tests.faults.storage import (
     claim_values,
     fill,
+    idempotent_claim,
     refused_for_now,
     small_disk,
     wait_for_readiness,
@@ -38,7 +39,7 @@ def test_a_full_disk_refuses_every_write_with_503_and_loses_nothing(tmp_path: Pa
         filler = fill(disk)
 
         # when every kind of write is tried on the full disk
-        refused = write_attempts(desk, source, claim)
+        refused = write_attempts(desk, source, claim, key="during-the-fault")
 
         # then each is a 503 problem with Retry-After, and the server is not ready
         assert {name: r.status_code for name, r in refused.items() if not refused_for_now(r)} == {}
@@ -50,7 +51,9 @@ def test_a_full_disk_refuses_every_write_with_503_and_loses_nothing(tmp_path: Pa
         filler.unlink()
         assert wait_for_readiness(client, 200).status_code == 200
         desk.record("dprk-in-russia/killed", source, 200)
-        assert claim_values(desk, source) == [100, 200]
+        retried = idempotent_claim(desk, source, "during-the-fault")
+        assert retried.status_code == 201, retried.text  # the refused attempt left no trace
+        assert claim_values(desk, source) == [100, 200, 4243]
         current = client.get(f"/v1/claims/{claim}", headers=desk.caught_up()).json()
         assert (current["status"], current["version"]) == ("active", 1)
         assert client.get(f"/v1/sources/{source}").json()["reliability"] == "F"
