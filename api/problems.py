@@ -27,6 +27,10 @@ from projections.idempotency import KeyInFlight, KeyReused
 from projections.queries import BadCursor
 from projections.store_health import StorageRefused, refusal_of
 
+# How long a client waits before retrying a request the store refused; /readyz stays 503
+# as long after a refusal.
+STORAGE_RETRY_AFTER = "5"
+
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://claimledger.dev/problems/"
@@ -169,20 +173,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         """The store refusing writes (disk full, read-only, gone) is 503 with Retry-After;
         any other storage error is a bug, a 500."""
         refused = refusal_of(exc)
-        if refused is None:
-            return internal_error(exc)
-        log.warning("the store refused a request: %s (%s)", refused.reason, exc)
-        readiness = getattr(request.app.state, "write_readiness", None)
-        if readiness is not None:
-            readiness.note_refusal(refused.reason)
-        return storage_problem(refused.reason)
+        return internal_error(exc) if refused is None else storage_problem(request, refused)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         refused = refusal_of(exc)
-        if refused is not None:
-            return storage_problem(refused.reason)
-        return internal_error(exc)
+        return internal_error(exc) if refused is None else storage_problem(request, refused)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -206,16 +202,17 @@ def internal_error(exc: BaseException) -> JSONResponse:
     return problem(500, "internal", "Internal error", detail)
 
 
-STORAGE_RETRY_AFTER = "5"
-
-
-def storage_problem(reason: str) -> JSONResponse:
-    """The store cannot take the request now; nothing was written."""
+def storage_problem(request: Request, refused: StorageRefused) -> JSONResponse:
+    """The store cannot take the request now; nothing was written. /readyz hears of it."""
+    log.warning("the store refused a request: %s (%s)", refused.reason, refused.__cause__)
+    readiness = getattr(request.app.state, "write_readiness", None)
+    if readiness is not None:
+        readiness.note_refusal(refused.reason)
     return problem(
         503,
         "storage-unavailable",
         "Storage unavailable",
-        f"the store refuses writes ({reason}); nothing was written, retry later",
+        f"the store cannot take this now ({refused.reason}); nothing was written, retry later",
         headers={"Retry-After": STORAGE_RETRY_AFTER},
     )
 

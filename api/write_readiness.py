@@ -11,8 +11,7 @@ from projections.store import Store
 from projections.store_health import write_refusal
 
 PROBE_SECONDS = 1.0
-HOLD_SECONDS = 5.0
-RETRY_AFTER = str(int(HOLD_SECONDS))
+HOLD_SECONDS = 5.0  # as long as a refused client is told to wait (Retry-After)
 
 
 class WriteReadiness:

@@ -68,7 +68,9 @@ def refusal_of(error: BaseException) -> StorageRefused | None:
         seen.add(id(current))
         reason = reason_of(current)
         if reason is not None:
-            return StorageRefused(reason)
+            refused = StorageRefused(reason)
+            refused.__cause__ = error
+            return refused
         current = current.__cause__ or current.__context__
     return None
 
@@ -85,14 +87,14 @@ def reason_of(error: BaseException) -> str | None:
         if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
             return UNAVAILABLE
         return None
-    if isinstance(error, sqlite3.OperationalError | OperationalError | InterfaceError):
+    if isinstance(error, OperationalError | InterfaceError):  # the library's own
+        # The driver's error beneath decides; without one (a pool that timed out waiting
+        # for a connection) the store is unavailable.
+        return None if error.__cause__ is not None else UNAVAILABLE
+    if isinstance(error, sqlite3.OperationalError):
+        # SQLite gives one class for a full disk and for a syntax error: the message tells.
         message = str(error).lower()
-        for fragment, reason in SQLITE_MESSAGES:
-            if fragment in message:
-                return reason
-        if "read-only transaction" in message or "read only" in message:
-            return READ_ONLY
-        return UNAVAILABLE if not isinstance(error, sqlite3.OperationalError) else None
+        return next((reason for text, reason in SQLITE_MESSAGES if text in message), None)
     if isinstance(error, OSError) and error.errno in OS_ERRORS:
         return OS_ERRORS[error.errno]
     return None
