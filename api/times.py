@@ -12,10 +12,10 @@ from domain.event_data import rfc3339
 # or a bare full-date. Python's fromisoformat alone also takes `20250101` and `2025-W01-1`.
 RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}"
-    r"([Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2}))?"
+    r"([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?"
 )
 # What a `+hh:mm` offset becomes when a query string is not encoded: the `+` reads as a space.
-LOST_PLUS = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})? \d{2}:\d{2}")
+LOST_PLUS = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)? \d{2}:\d{2}")
 
 
 def invalid_known_at(text: str, message: str) -> ApiProblem:

@@ -33,7 +33,13 @@ def test_an_offset_whose_plus_became_a_space_gets_a_422_saying_so(
 
 @pytest.mark.parametrize("path", ROUTES)
 @pytest.mark.parametrize(
-    "known_at", ["2099-01-22", "2099-01-22T12:00:00Z", "2099-01-22T12:00:00.5+01:00"]
+    "known_at",
+    [
+        "2099-01-22",
+        "2099-01-22T12:00:00Z",
+        "2099-01-22T12:00:00.5+01:00",
+        "2099-01-22t12:00:00.123456789z",
+    ],
 )
 def test_rfc_3339_times_and_bare_dates_are_taken(
     admin: httpx.Client, path: str, known_at: str
