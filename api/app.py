@@ -13,6 +13,7 @@ from api.problems import BodyLimit, install_problem_handlers
 from api.routes import audit, claims, health, integrity, keys, metrics, sources
 from api.services import Services, open_services
 from api.settings import Settings
+from api.write_readiness import WriteReadiness
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def create_app(
         owned = services is None
         active = services or open_services(settings)
         app.state.services = active
+        app.state.write_readiness = WriteReadiness(active.store)
         in_process = active.settings.projections == "api"
         if in_process:
             active.store.runner.catch_up()

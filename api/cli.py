@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +27,7 @@ from api.estimate_printout import print_estimate
 from api.remote_verify import VerifyFailed, verify_remote
 from api.services import Services, open_services
 from api.settings import Settings
-from api.times import parse_known_at
+from api.times import parse_known_at, parse_valid_at
 from domain.errors import DomainError
 from domain.estimates import METHODS
 from domain.values import Role
@@ -83,6 +82,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import connection_limits
 
     try:
         settings = Settings()
@@ -123,6 +123,7 @@ def serve(
             log_level="info",
             timeout_graceful_shutdown=5,
             access_log=False,
+            **connection_limits(settings),
         )
         return
     uvicorn.run(
@@ -132,6 +133,7 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
         access_log=False,
+        **connection_limits(settings),
     )
     services.store.close()
 
@@ -232,9 +234,7 @@ def estimate(
         raise CliError(f"unknown method {method!r}; use {' or '.join(METHODS)}")
     try:
         cut_off = parse_known_at(known_at)
-        valid = date.fromisoformat(valid_at) if valid_at else None
-    except ValueError:
-        raise CliError(f"{valid_at!r} is not a date (YYYY-MM-DD)") from None
+        valid = parse_valid_at(valid_at)
     except Exception as error:
         raise CliError(str(error)) from None
     with opened() as services:

@@ -219,15 +219,18 @@ async def expected_version(
     tag = if_match.strip()
     if tag == "*":
         return None
-    tag = tag.removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    # A weak tag never matches for If-Match (RFC 9110 §13.1.1), and only ASCII digits
+    # are a version: str.isdigit() also takes "²", which int() refuses, and int() refuses
+    # thousands of digits too; a version fits in 64 bits.
+    digits = tag[1:-1] if len(tag) > 2 and tag[0] == tag[-1] == '"' else tag
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
         raise ApiProblem(
             412,
             "precondition-failed",
             "Precondition failed",
-            f"If-Match {if_match!r} is not an ETag this server issues",
+            f"If-Match {if_match!r} is not a strong ETag this server issues",
         )
-    return int(tag)
+    return int(digits)
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]

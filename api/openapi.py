@@ -29,9 +29,11 @@ DESCRIPTIONS = {
     "or a request with the same Idempotency-Key is still running.",
     412: "If-Match is not the current ETag (the current one is in `ETag`).",
     413: "The request body is over the size limit (1 MiB).",
-    422: "Validation failed: `errors` names each field and what is wrong.",
+    422: "Validation failed: `errors` names each field and what is wrong (at most 100; "
+    "`errors_omitted` counts the rest).",
     428: "If-Match is required: send the ETag you last read.",
-    503: "The views did not reach `X-Min-Position` in time; retry after `Retry-After`.",
+    503: "The views did not reach `X-Min-Position` in time, or the store refuses writes "
+    "(disk full, read-only); nothing was written: retry after `Retry-After`.",
 }
 HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
@@ -52,6 +54,8 @@ def operation_problems(method: str, operation: dict[str, Any]) -> set[int]:
             statuses.add(403)
     if "requestBody" in operation:
         statuses |= {400, 413}
+    if method != "get":  # a write the store may refuse (disk full, read-only)
+        statuses.add(503)
     if any(where == "path" for where, _ in parameters):
         statuses.add(404)
     if "201" in operation.get("responses", {}) or method == "delete":
@@ -99,12 +103,25 @@ def success_headers(path: str, method: str, status: str) -> dict[str, Any]:
     return headers
 
 
+def require_if_match(operation: dict[str, Any]) -> None:
+    """If-Match is optional to FastAPI (its absence is answered, with 428), but a client
+    must send it: document it as required."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+            parameter["required"] = True
+            parameter["description"] = (
+                'The ETag you last read, e.g. "3" (or *); without it the answer is 428, '
+                "with another (or a weak one) 412."
+            )
+
+
 def add_problems(schema: dict[str, Any]) -> None:
     for path, operations in schema.get("paths", {}).items():
         for method in METHODS:
             operation = operations.get(method)
             if operation is None:
                 continue
+            require_if_match(operation)
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
                 if status.startswith("2") and (headers := success_headers(path, method, status)):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import (
@@ -21,6 +25,11 @@ from domain.errors import (
 )
 from projections.idempotency import KeyInFlight, KeyReused
 from projections.queries import BadCursor
+from projections.store_health import StorageRefused, refusal_of
+
+# How long a client waits before retrying a request the store refused; /readyz stays 503
+# as long after a refusal.
+STORAGE_RETRY_AFTER = "5"
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,11 @@ class BodyTooLarge(Exception):
     pass
 
 
+# A problem lists at most this many errors, and says how many more there were in
+# `errors_omitted`: a 10,000-claim batch can break every field of every claim.
+MAX_LISTED_ERRORS = 100
+
+
 def problem(
     status: int,
     slug: str,
@@ -68,7 +82,9 @@ def problem(
         "detail": detail,
     }
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = errors[:MAX_LISTED_ERRORS]
+        if len(errors) > MAX_LISTED_ERRORS:
+            body["errors_omitted"] = len(errors) - MAX_LISTED_ERRORS
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
@@ -122,10 +138,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(413, "payload-too-large", "Payload too large", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
-        headers = dict(exc.headers) if exc.headers else None
-        return problem(exc.status_code, slug, title, str(exc.detail), headers)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(exc.status_code, slug, title, str(exc.detail), headers or None)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -146,11 +164,57 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = [{"field": "cursor", "message": "not a cursor this server issued"}]
         return problem(422, "validation", "Validation failed", "bad cursor", errors=errors)
 
+    @app.exception_handler(StorageRefused)
+    @app.exception_handler(PersistenceError)
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(psycopg.Error)
+    @app.exception_handler(OSError)
+    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+        """The store refusing writes (disk full, read-only, gone) is 503 with Retry-After;
+        any other storage error is a bug, a 500."""
+        refused = refusal_of(exc)
+        return internal_error(exc) if refused is None else storage_problem(request, refused)
+
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        detail = "the server failed to answer; nothing was half-written"
-        return problem(500, "internal", "Internal error", detail)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        refused = refusal_of(exc)
+        return internal_error(exc) if refused is None else storage_problem(request, refused)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the methods of the
+    first route that matched the path, and each method here is a route of its own)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
+
+
+def internal_error(exc: BaseException) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    detail = "the server failed to answer; nothing was half-written"
+    return problem(500, "internal", "Internal error", detail)
+
+
+def storage_problem(request: Request, refused: StorageRefused) -> JSONResponse:
+    """The store cannot take the request now; nothing was written. /readyz hears of it."""
+    log.warning("the store refused a request: %s (%s)", refused.reason, refused.__cause__)
+    readiness = getattr(request.app.state, "write_readiness", None)
+    if readiness is not None:
+        readiness.note_refusal(refused.reason)
+    return problem(
+        503,
+        "storage-unavailable",
+        "Storage unavailable",
+        f"the store cannot take this now ({refused.reason}); nothing was written, retry later",
+        headers={"Retry-After": STORAGE_RETRY_AFTER},
+    )
 
 
 def domain_problem(exc: DomainError) -> JSONResponse:
@@ -170,11 +234,18 @@ def domain_problem(exc: DomainError) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit (413) before they are buffered whole."""
+    """Refuse request bodies over the limit (413) while they are read, never buffering
+    more: at once for a declared Content-Length, and for a chunked body as soon as it
+    passes the limit, whatever the route makes of the error (FastAPI reads a failed JSON
+    body as 400), since the answer is replaced by the 413."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+
+    def too_large(self) -> JSONResponse:
+        detail = f"request bodies are limited to {self.max_bytes} bytes"
+        return problem(413, "payload-too-large", "Payload too large", detail)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -182,23 +253,38 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                response = problem(
-                    413,
-                    "payload-too-large",
-                    "Payload too large",
-                    f"request bodies are limited to {self.max_bytes} bytes",
-                )
-                await response(scope, receive, send)
+                await self.too_large()(scope, receive, send)
                 return
         seen = 0
+        exceeded = False
+        answered = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        async def replaced(message: Message) -> None:
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+                return
+            if not answered:
+                answered = True
+                await self.too_large()(scope, receive, send)
+
+        try:
+            await self.app(scope, limited, replaced)
+        except BodyTooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            answered = True
+            await self.too_large()(scope, receive, send)

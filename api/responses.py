@@ -237,4 +237,9 @@ class ProblemPublic(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[dict[str, str]] | None = None
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Each field and what is wrong with it (at most 100)."
+    )
+    errors_omitted: int | None = Field(
+        default=None, description="How many more errors there were than `errors` lists."
+    )

@@ -28,7 +28,15 @@ class Settings(BaseSettings):
     sqlite_lock_timeout: int = Field(default=5, ge=1)
     min_position_timeout: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
-    ready_max_lag: int = Field(default=0, ge=0)
+    ready_max_lag: int = Field(
+        default=1000, ge=0, description="/readyz is 503 while the views lag more events."
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client may take to send a request head."
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, description="Seconds an idle connection is kept open between requests."
+    )
     projections: Literal["api", "worker"] = Field(
         default="api",
         description="api: the API processes run the projections (on PostgreSQL one at a "

@@ -79,7 +79,7 @@ def decode_cursor(cursor: str, kind: type[str] | type[int]) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep to parse
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise BadCursor(cursor) from error
     if not isinstance(value, kind) or isinstance(value, bool):
         raise BadCursor(cursor)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
 from api.responses import HealthPublic
+from api.write_readiness import WriteReadiness
 
 router = APIRouter(tags=["health"])
 
@@ -18,8 +19,9 @@ async def healthz() -> HealthPublic:
 
 
 @router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
-def readyz(services: ServicesDep) -> JSONResponse:
-    """The store answers and the projections have caught up (503 while they lag)."""
+def readyz(request: Request, services: ServicesDep) -> JSONResponse:
+    """The store answers and takes writes, and the projections are no further behind than
+    CLAIMLEDGER_READY_MAX_LAG (503 otherwise)."""
     store = services.store
     try:
         position = store.ledger.max_position()
@@ -28,8 +30,16 @@ def readyz(services: ServicesDep) -> JSONResponse:
         body = HealthPublic(status="store unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
     lag = max(0, position - projected)
+    refusal = write_refusal(request)
     ready = lag <= services.settings.ready_max_lag and store.runner.error is None
-    body = HealthPublic(
-        status="ready" if ready else "lagging", position=position, projected=projected, lag=lag
-    )
+    status = "ready" if ready else "lagging"
+    if refusal is not None:
+        ready, status = False, f"store refuses writes: {refusal}"
+    body = HealthPublic(status=status, position=position, projected=projected, lag=lag)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def write_refusal(request: Request) -> str | None:
+    """Why the store would refuse a write now (cached briefly), or None."""
+    readiness: WriteReadiness | None = getattr(request.app.state, "write_readiness", None)
+    return readiness.refusal() if readiness is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -21,7 +20,7 @@ from api.responses import (
     TimelinePointPublic,
     TimelinePublic,
 )
-from api.times import parse_known_at
+from api.times import parse_known_at, parse_valid_at
 from domain.errors import AlreadyExists
 from domain.estimates import DEFAULT_METHOD
 from domain.metrics import Metric
@@ -118,7 +117,8 @@ async def get_estimate(
         str | None, Query(description="RFC 3339 time or date: the answer as known then.")
     ] = None,
     valid_at: Annotated[
-        date | None, Query(description="Only claims whose as_of is on or before it.")
+        str | None,
+        Query(description="A date (YYYY-MM-DD): only claims whose as_of is on or before it."),
     ] = None,
     explain: bool = False,
     limit: Annotated[
@@ -138,14 +138,15 @@ async def get_estimate(
     a page of lines at a time: included lines first, then the rest, each by point."""
     queries = services.store.queries
     cut_off = parse_known_at(known_at)
-    if method == DEFAULT_METHOD and cut_off is None and valid_at is None and not explain:
+    valid = parse_valid_at(valid_at)
+    if method == DEFAULT_METHOD and cut_off is None and valid is None and not explain:
         # One stored row: cheaper in line than the hop to a worker thread and back.
         answer = await views_read(services, queries.current_estimate, metric_id)
     else:
         # Reads every claim of the metric: in the threadpool, never on the event loop.
         lines = limit if explain else 0
         answer = await run_in_threadpool(
-            queries.estimate, metric_id, method, cut_off, valid_at, lines=lines, cursor=cursor
+            queries.estimate, metric_id, method, cut_off, valid, lines=lines, cursor=cursor
         )
     return json_response(estimate_public(answer, explain))
 
