@@ -24,12 +24,14 @@ def readyz(services: ServicesDep) -> JSONResponse:
     try:
         position = store.ledger.max_position()
         projected = store.views.position()
+        alarm = store.alarm.reason()
     except Exception:
         body = HealthPublic(status="store unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
     lag = max(0, position - projected)
     ready = lag <= services.settings.ready_max_lag and store.runner.error is None
-    body = HealthPublic(
-        status="ready" if ready else "lagging", position=position, projected=projected, lag=lag
-    )
+    status = "ready" if ready else "lagging"
+    if alarm is not None:  # writes are refused until an admin clears it
+        ready, status = False, f"writes refused: the store's events disagree with its log: {alarm}"
+    body = HealthPublic(status=status, position=position, projected=projected, lag=lag)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -8,6 +8,7 @@ Answers are serialised by pydantic in one step (`json_response`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -22,6 +23,7 @@ from api.responses import (
     TreeHeadPublic,
 )
 from projections.audit_log import OutOfRange
+from projections.signed_heads import record_signed
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -54,12 +56,17 @@ async def get_tree_head(
         int | None, Query(ge=0, description="An earlier size; default the latest.")
     ] = None,
 ) -> Response:
-    """The signed head of the log: its size and RFC 9162 root, signed now."""
+    """The signed head of the log: its size and RFC 9162 root, signed now (503 if this
+    server signed that size before with another root)."""
     try:
         size, root = await views_read(services, services.log.root, tree_size)
     except OutOfRange as error:
         raise out_of_range(error, "tree_size") from None
     head = services.signer.sign(size, root.hex())
+    store = services.store
+    # The server's record of what it signed: written the first time a size is signed.
+    if not store.signed_heads.is_recorded(head):
+        await asyncio.to_thread(record_signed, store.signed_heads, store.alarm, head)
     return json_response(
         TreeHeadPublic(
             tree_size=head.tree_size,
