@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 __all__ = ["events_path", "store_at"]
 
-CLAIMS = 30_000
+CLAIMS = 12_000
 METRIC = "dprk-in-russia/killed"
 
 
