@@ -66,10 +66,20 @@ def refused(services: Services, reason: str, kept: str) -> str:
 
 def after_verify(services: Services, head: TreeHead) -> str | None:
     """Record the head `verify` signed (`VerifyFailed` if its size was signed before with
-    another root) and clear the write alarm: the reason it had."""
+    another root) and clear the write alarm, once every stored event is shown to give every
+    head ever signed: the reason it had (None if it was not raised)."""
     store = services.store
     try:
         record_signed(store.signed_heads, store.alarm, head)
     except StoreDisagreesWithLog as error:
         raise VerifyFailed(error.reason) from None
+    if store.alarm.reason() is None:
+        return None
+    # Before the alarm is cleared, every head ever signed too: it may have been raised by
+    # a root that changed for another size than this one.
+    sealed = SealedLog(store.views)
+    sealed.create()
+    checked = check_before_rebuild(store.ledger, sealed, store.signed_heads.recorded())
+    if isinstance(checked, Divergence):
+        raise VerifyFailed(checked.message)
     return store.alarm.clear()

@@ -207,3 +207,13 @@ def record_signed(heads: SignedHeads, alarm: WriteAlarm, head: TreeHead) -> None
     except SignedRootChanged as changed:
         alarm.raise_(str(changed))
         raise StoreDisagreesWithLog(str(changed)) from None
+
+
+def recorded_already(heads: SignedHeads, alarm: WriteAlarm, head: TreeHead) -> bool:
+    """`SignedHeads.is_recorded` without I/O unless the root changed: then as
+    `record_signed` (the alarm raised, `StoreDisagreesWithLog`)."""
+    try:
+        return heads.is_recorded(head)
+    except SignedRootChanged as changed:
+        alarm.raise_(str(changed))
+        raise StoreDisagreesWithLog(str(changed)) from None

@@ -23,7 +23,7 @@ from api.responses import (
     TreeHeadPublic,
 )
 from projections.audit_log import OutOfRange
-from projections.signed_heads import record_signed
+from projections.signed_heads import record_signed, recorded_already
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -65,7 +65,7 @@ async def get_tree_head(
     head = services.signer.sign(size, root.hex())
     store = services.store
     # The server's record of what it signed: written the first time a size is signed.
-    if not store.signed_heads.is_recorded(head):
+    if not recorded_already(store.signed_heads, store.alarm, head):
         await asyncio.to_thread(record_signed, store.signed_heads, store.alarm, head)
     return json_response(
         TreeHeadPublic(

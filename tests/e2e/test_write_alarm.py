@@ -154,3 +154,37 @@ def test_a_command_on_an_edited_event_is_refused_and_writes_stay_refused_until_v
             headers={"If-Match": '"1"'},
         )
         assert retracted.status_code == 200, retracted.text
+
+
+def test_a_size_whose_root_changed_after_it_was_signed_is_not_signed_again(
+    store: dict[str, str], tmp_path: Path
+) -> None:
+    # given: a head signed, then the stored log changed under it
+    with running_server(tmp_path, **store) as server, server.client() as client:
+        signed = client.get("/v1/audit/tree-head").json()
+        size = signed["tree_size"]
+        with views_db(tmp_path, store) as db:
+            mark = "%s" if store["database_url"].startswith("postgresql") else "?"
+            db.execute(f"UPDATE merkle_nodes SET hash={mark} WHERE start=0", (bytes(32),))
+
+    # when it is asked for again, after a restart (the record, not the process, remembers)
+    with running_server(tmp_path, **store) as server, server.client() as client:
+        again = client.get("/v1/audit/tree-head", params={"tree_size": size})
+
+        # then
+        assert is_problem(again, 503), again.text
+        assert f"size {size} now has root" in again.json()["detail"]
+        assert signed["root_hash"] in again.json()["detail"]
+        assert client.get("/readyz").status_code == 503
+        assert is_problem(a_write(client, "dprk-in-russia/killed", "nyt"), 503)
+
+
+@contextmanager
+def views_db(directory: Path, settings: dict[str, str]) -> Iterator[Any]:
+    url = settings["database_url"]
+    if url.startswith("postgresql"):
+        with events_db(directory, settings) as db:
+            yield db
+        return
+    with sqlite3.connect(directory / "ledger.views.db") as db:
+        yield db
