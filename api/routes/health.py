@@ -19,7 +19,7 @@ async def healthz() -> HealthPublic:
 
 @router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
 def readyz(services: ServicesDep) -> JSONResponse:
-    """The store answers and the projections have caught up (503 while they lag)."""
+    """The store answers, the views have caught up and writes are taken (503: why not)."""
     store = services.store
     try:
         position = store.ledger.max_position()

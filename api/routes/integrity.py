@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ServicesDep, views_read
+from api.openapi import problem_response
 from api.presenters import json_response
 from api.problems import ApiProblem
 from api.responses import (
@@ -49,7 +50,14 @@ async def get_public_key(services: ServicesDep) -> Response:
     )
 
 
-@router.get("/tree-head", response_model=TreeHeadPublic)
+SIGNED_ROOT_CHANGED = {
+    **problem_response(503),
+    "description": "This server signed that size before with another root: tamper evidence. "
+    "Writes are refused until an admin clears the alarm (`claimledger verify`).",
+}
+
+
+@router.get("/tree-head", response_model=TreeHeadPublic, responses={503: SIGNED_ROOT_CHANGED})
 async def get_tree_head(
     services: ServicesDep,
     tree_size: Annotated[
