@@ -18,8 +18,8 @@ sealed.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,22 +165,42 @@ class Mismatch(Exception):
         self.message = message
 
 
+class Heads:
+    """Heads the recomputed log must hold, smallest size first, read as they are reached."""
+
+    def __init__(self, heads: Iterator[Head]) -> None:
+        self.heads = heads
+        self.next = next(heads, None)
+
+    def size(self) -> int | None:
+        return None if self.next is None else self.next[0]
+
+    def pop(self) -> Head:
+        head = self.next
+        assert head is not None
+        self.next = next(self.heads, None)
+        return head
+
+
+def heads_to_hold(signed: Iterable[Head], stored: Head | None) -> Heads:
+    """The signed heads (size, root, when: smallest size first) and the stored log's."""
+    signed_by = ((size, root, f"the head this server signed at {at}") for size, root, at in signed)
+    merged = heapq.merge(signed_by, [stored] if stored else [], key=lambda head: head[0])
+    # A head of size 0 commits to nothing (the empty log's root is a constant).
+    return Heads(head for head in merged if head[0] > 0)
+
+
 def check_before_rebuild(
     app: Application[Any],
     sealed: SealedLog,
-    signed: list[Head],
+    signed: Iterable[Head],
     on_progress: Progress | None = None,
 ) -> Verified | Divergence:
     """Every stored event hashes to the leaf the log being replaced sealed for it, and the
-    recomputed log has the root of every signed head (`signed`, smallest size first) and
-    of the stored Merkle log: the recomputed log's size and root, or the first divergence.
-    """
-    signed_heads = [
-        (size, root, f"the head this server signed at {at}") for size, root, at in signed
-    ]
-    stored = sealed.stored_root()
-    # A head of size 0 commits to nothing (the empty log's root is a constant).
-    heads = deque(sorted(h for h in [*signed_heads, *([stored] if stored else [])] if h[0] > 0))
+    recomputed log has the root of every signed head (`signed`: size, root and when it was
+    signed, smallest size first) and of the stored Merkle log: the recomputed log's size
+    and root, or the first divergence."""
+    heads = heads_to_hold(signed, sealed.stored_root())
     until = app.recorder.max_notification_id() or 0
     tree = MerkleLevels()
     kept = sealed.rows()
@@ -208,7 +228,7 @@ def check_before_rebuild(
                             raise Mismatch(f"{where}: leaf index should be {leaf_index}")
                         next_sealed = next(kept, None)
                     leaves.append(leaf)
-                    if heads and heads[0][0] == leaf_index + 1:
+                    if heads.size() == leaf_index + 1:
                         tree.append(leaves)
                         leaves = []
                         check_heads(tree, heads)
@@ -222,17 +242,17 @@ def check_before_rebuild(
         return Divergence(
             f"{where_sealed(next_sealed)}: sealed in the log but missing from the event store"
         )
-    if heads:
-        size, _, signed_by = heads[0]
+    if heads.next is not None:
+        size, _, signed_by = heads.next
         return Divergence(f"{signed_by} covers {size} events, but the store holds only {tree.size}")
     return Verified(tree.size, tree.root().hex())
 
 
-def check_heads(tree: MerkleLevels, heads: deque[Head]) -> None:
+def check_heads(tree: MerkleLevels, heads: Heads) -> None:
     """Compare the log's root with every head of its size (taken off `heads`)."""
     root = tree.root().hex()
-    while heads and heads[0][0] == tree.size:
-        size, signed_root, signed_by = heads.popleft()
+    while heads.size() == tree.size:
+        size, signed_root, signed_by = heads.pop()
         if signed_root != root:
             raise Mismatch(
                 f"the first {size} stored events give root {root}, but {signed_by} has root "

@@ -43,6 +43,7 @@ RecordDb = Callable[[bool], AbstractContextManager[SqlCursor]]
 REMEMBERED_SIZES = 100_000
 
 SIZE_TYPE = {POSTGRES: "BIGINT"}
+HEADS_PAGE = 5000
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +142,22 @@ class SignedHeads:
                 self.roots.clear()
             self.roots[head.tree_size] = head.root_hash
 
-    def recorded(self, up_to: int | None = None) -> list[tuple[int, str, str]]:
-        """Every recorded (size, root, timestamp), smallest size first."""
-        limit = "" if up_to is None else " WHERE tree_size <= ?"
-        with self.db(False) as c:
-            rows = c.execute(
-                f"SELECT tree_size, root_hash, timestamp FROM signed_heads{limit} "
-                "ORDER BY tree_size",
-                () if up_to is None else (up_to,),
-            ).fetchall()
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    def recorded(self) -> Iterator[tuple[int, str, str]]:
+        """Every recorded (size, root, timestamp), smallest size first, read in pages (a
+        server may have signed as many sizes as it has events)."""
+        after = -1
+        while True:
+            with self.db(False) as c:
+                page = c.execute(
+                    "SELECT tree_size, root_hash, timestamp FROM signed_heads "
+                    "WHERE tree_size > ? ORDER BY tree_size LIMIT ?",
+                    (after, HEADS_PAGE),
+                ).fetchall()
+            for r in page:
+                yield int(r[0]), str(r[1]), str(r[2])
+            if len(page) < HEADS_PAGE:
+                return
+            after = int(page[-1][0])
 
 
 # How long a process trusts the alarm it last read: another process may raise or clear it.

@@ -10,7 +10,9 @@ from uuid import UUID
 
 import pytest
 
+from projections.claim_state import canonical_bytes, leaf_hash
 from projections.sealed_rebuild import SealedLog
+from projections.stored_events import applied_from_stored
 
 from .conftest import RunCli, StoreAt
 from .test_verify_every_store import database, events_table, history, sql, verify
@@ -22,7 +24,7 @@ __all__ = ["history"]  # the fixture, used by name
 
 def edit_a_claim(store_at: StoreAt) -> str:
     """Change one recorded claim's value from 1000 to 9000 in the event store, by hand;
-    how `verify` and `rebuild` name that event."""
+    how `verify` and `rebuild` name that event (position P, leaf index L, …)."""
     table, position = events_table(store_at)
     with database(store_at, "events") as db:
         rows = db.execute(
@@ -85,6 +87,33 @@ def test_a_rebuild_refuses_a_log_whose_root_differs_from_a_head_the_server_signe
     (line,) = done.stderr.strip().splitlines()
     assert "stored events give root" in line
     assert "the head this server signed at" in line
+
+
+def test_a_rebuild_refuses_an_event_edited_together_with_its_leaf_in_the_feed(
+    history: StoreAt, run_cli: RunCli
+) -> None:
+    # given: the event edited, and its feed row's leaf hash made to match it
+    where = edit_a_claim(history)
+    at = int(where.split(",")[0].removeprefix("position "))
+    store = history.open()
+    try:
+        (notification,) = store.ledger.recorder.select_notifications(start=at, limit=1)
+        e = applied_from_stored(notification, store.ledger.mapper)
+        leaf = leaf_hash(
+            canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
+        )
+    finally:
+        store.close()
+    with database(history, "views") as db:
+        db.execute(sql(history, "UPDATE event_index SET leaf_hash=? WHERE position=?"), (leaf, at))
+
+    # when
+    done = run_cli("rebuild")
+
+    # then: the stored Merkle nodes still hold the sealed leaf
+    assert done.returncode == 1, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "but the stored Merkle log has root" in line
 
 
 def test_a_clean_rebuild_keeps_no_copy_of_the_sealed_leaves_and_verifies(

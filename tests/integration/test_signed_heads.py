@@ -30,7 +30,7 @@ def test_a_size_signed_twice_is_recorded_once_with_its_first_root_and_outlives_a
 
     assert run_cli("rebuild").returncode == 1  # the recorded root is not this log's
     reopened = store_at.open()
-    assert reopened.signed_heads.recorded() == [
+    assert list(reopened.signed_heads.recorded()) == [
         (0, "bb" * 32, "2026-01-01T00:00:00Z"),
         (1, "aa" * 32, "2026-01-01T00:00:00Z"),
     ]
@@ -55,6 +55,6 @@ def test_a_size_signed_again_with_another_root_is_refused_and_raises_the_write_a
     reopened = store_at.open()
     reason = reopened.alarm.reason()
     assert reason is not None and "size 3 now has root" in reason
-    assert reopened.signed_heads.recorded() == [(3, "aa" * 32, "2026-01-01T00:00:00Z")]
+    assert list(reopened.signed_heads.recorded()) == [(3, "aa" * 32, "2026-01-01T00:00:00Z")]
     assert reopened.alarm.clear() is not None
     register_sources(reopened, "outlet-a")
