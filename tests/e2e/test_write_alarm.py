@@ -83,9 +83,15 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
 
 
 def run_verify(server: LedgerServer, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run_cli(server, settings, "verify")
+
+
+def run_cli(
+    server: LedgerServer, settings: dict[str, str], command: str
+) -> subprocess.CompletedProcess[str]:
     env = server_environment(server.directory, server.admin_key, **settings)
     return subprocess.run(
-        [str(CLAIMLEDGER), "verify"],
+        [str(CLAIMLEDGER), command],
         cwd=server.directory,
         env=env,
         capture_output=True,
@@ -177,6 +183,34 @@ def test_a_size_whose_root_changed_after_it_was_signed_is_not_signed_again(
         assert signed["root_hash"] in again.json()["detail"]
         assert client.get("/readyz").status_code == 503
         assert is_problem(a_write(client, "dprk-in-russia/killed", "nyt"), 503)
+
+    # when the admin sets the damaged views aside, rebuilds them and verifies
+    set_views_aside(tmp_path, store)
+    rebuilt = run_cli(server, store, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    verified = run_cli(server, store, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "cleared the write alarm" in verified.stdout
+
+    # then the server signs the root it signed before, and takes writes
+    with running_server(tmp_path, **store) as server, server.client() as client:
+        again = client.get("/v1/audit/tree-head", params={"tree_size": size})
+        assert again.json()["root_hash"] == signed["root_hash"]
+        assert client.get("/readyz").status_code == 200
+        assert a_write(client, "dprk-in-russia/killed", "nyt").status_code == 201
+
+
+def set_views_aside(directory: Path, settings: dict[str, str]) -> None:
+    """The views file moved away (SQLite), or the log's views emptied (PostgreSQL)."""
+    if settings["database_url"].startswith("postgresql"):
+        with views_db(directory, settings) as db:
+            db.execute("DELETE FROM event_index")
+            db.execute("DELETE FROM merkle_nodes")
+        return
+    for suffix in ("", "-wal", "-shm"):
+        views = directory / f"ledger.views.db{suffix}"
+        if views.exists():
+            views.rename(directory / f"damaged.views.db{suffix}")
 
 
 @contextmanager
