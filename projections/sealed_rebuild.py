@@ -171,6 +171,7 @@ class Heads:
     def __init__(self, heads: Iterator[Head]) -> None:
         self.heads = heads
         self.next = next(heads, None)
+        self.held = 0  # the largest size whose root was shown equal
 
     def size(self) -> int | None:
         return None if self.next is None else self.next[0]
@@ -254,10 +255,16 @@ def check_heads(tree: MerkleLevels, heads: Heads) -> None:
     while heads.size() == tree.size:
         size, signed_root, signed_by = heads.pop()
         if signed_root != root:
+            held = (
+                f"; the first {heads.held} still give the roots recorded for them"
+                if heads.held
+                else ""
+            )
             raise Mismatch(
                 f"the first {size} stored events give root {root}, but {signed_by} has root "
-                f"{signed_root} for that size"
+                f"{signed_root} for that size{held}"
             )
+        heads.held = size
 
 
 def where_sealed(row: SealedRow) -> str:
