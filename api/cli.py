@@ -24,6 +24,7 @@ from api import claim_files
 from api.claim_files import write_claims, write_events
 from api.demo import load_demo
 from api.estimate_printout import print_estimate
+from api.integrity_commands import after_verify, rebuild_views
 from api.remote_verify import VerifyFailed, verify_remote
 from api.services import Services, open_services
 from api.settings import Settings
@@ -244,16 +245,10 @@ def estimate(
 
 @app.command()
 def rebuild() -> None:
-    """Rebuild every projection from position 0 (stop the server first)."""
+    """Rebuild every projection from position 0 (stop the server first); never re-seals an
+    edited event: exit 1 naming the first event that no longer hashes to its sealed leaf."""
     with opened(catch_up=False) as services:
-        store = services.store
-        total = store.ledger.max_position()
-        store.views.clear()
-        store.runner = type(store.runner)(store.ledger, store.views)
-        with Progress(console=console) as progress:
-            task = progress.add_task("replaying events", total=total or None)
-            store.runner.catch_up(lambda n: progress.advance(task, n))
-        console.print(f"rebuilt the views up to position {store.views.position()}")
+        rebuild_views(services, console, errors)
 
 
 @app.command()
@@ -284,12 +279,15 @@ def verify(
         head = services.signer.sign(checked.events, checked.root_hash)
         if not verify_head(base64.b64decode(services.signer.public_key_base64()), head):
             raise VerifyFailed("the signing key does not verify its own tree head")
+        cleared = after_verify(services, head)  # VerifyFailed: the size was signed otherwise
         lag = store.ledger.max_position() - until
         console.print(
             f"verified {checked.events} events: every leaf, root {checked.root_hash}, "
             f"the signature (key {head.key_id}) and every view"
             + (f"; {lag} newer events are not projected yet" if lag > 0 else "")
         )
+        if cleared is not None:
+            console.print(f"cleared the write alarm: {cleared}")
 
 
 @app.command("import")

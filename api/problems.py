@@ -20,6 +20,7 @@ from domain.errors import (
     DomainError,
     InvalidTransition,
     NotFound,
+    StoreDisagreesWithLog,
     ValidationFailed,
     VersionMismatch,
 )
@@ -230,6 +231,11 @@ def domain_problem(exc: DomainError) -> JSONResponse:
         return problem(412, "precondition-failed", "Precondition failed", str(exc), headers)
     if isinstance(exc, InvalidTransition):
         return problem(409, "invalid-transition", "Not allowed in the current state", str(exc))
+    if isinstance(exc, StoreDisagreesWithLog):
+        title = "The store's events disagree with its log"
+        detail = f"{exc}; writes are refused until an admin clears it (docs/integrity.md)"
+        headers = {"Retry-After": "60"}
+        return problem(503, "store-disagrees-with-log", title, detail, headers)
     return problem(400, "bad-request", "Bad request", str(exc))
 
 

@@ -61,3 +61,13 @@ class VersionMismatch(DomainError):
 
 class InvalidTransition(DomainError):
     """The command does not apply in the aggregate's current state."""
+
+
+class StoreDisagreesWithLog(DomainError):
+    """The stored events no longer hash to the leaves the log sealed for them (an edit
+    behind the ledger's back), or the write alarm that such a finding raised is still up:
+    writes are refused until an admin clears it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the store's events disagree with its log: {reason}")

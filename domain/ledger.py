@@ -21,8 +21,13 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
@@ -34,12 +39,14 @@ from domain.errors import (
     MetricNotFound,
     NotFound,
     SourceNotFound,
+    StoreDisagreesWithLog,
     ValidationFailed,
     VersionMismatch,
 )
 from domain.group_commit import GroupCommitter
 from domain.keys import ApiKey, hash_secret, new_secret
 from domain.metrics import Metric, metric_stream
+from domain.sealed_log import SealedLog
 from domain.sources import Source, source_stream
 from domain.values import Reliability, Role
 
@@ -95,6 +102,8 @@ class Ledger(Application[UUID]):
         self.today = today
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
+        # Checks each aggregate loaded for a command against the log (set by the store).
+        self.sealed_log: SealedLog | None = None
         super().__init__(env)
         self._committer: GroupCommitter | None = GroupCommitter(self._record_events)
 
@@ -209,6 +218,7 @@ class Ledger(Application[UUID]):
         committer = self._committer
         if committer is None or not self._checks_are_cached(fields):
             return await asyncio.to_thread(self.record_claim, fields, actor, claim_id)
+        self._refuse_if_alarmed()
         ids = None if claim_id is None else [claim_id]
         (claim,) = self._new_claims([fields], actor, batch=False, ids=ids)
         try:
@@ -408,8 +418,14 @@ class Ledger(Application[UUID]):
         missing: NotFound,
         version: int | None,
     ) -> TAggregate:
+        sealed = self.sealed_log
         try:
-            aggregate: Aggregate = self.repository.get(stream, version=version)
+            if sealed is None:
+                aggregate: Aggregate = self.repository.get(stream, version=version)
+            else:
+                aggregate = self.repository.get(
+                    stream, version=version, projector_func=checked_against(sealed)
+                )
         except AggregateNotFoundError:
             raise missing from None
         if not isinstance(aggregate, kind):
@@ -437,11 +453,18 @@ class Ledger(Application[UUID]):
     def _commit(self, *aggregates: Aggregate) -> int:
         """Hand the aggregates' new events to the group committer (or, on the direct path,
         save them here); return the position of the last one once committed."""
+        self._refuse_if_alarmed()
         events = [e for a in aggregates for e in a.collect_events()]
         committer = self._committer
         if committer is None:
             return int(self.save(*events)[-1].notification.id)
         return committer.submit(events)
+
+    def _refuse_if_alarmed(self) -> None:
+        sealed = self.sealed_log
+        reason = sealed.refusal() if sealed is not None else None
+        if reason is not None:
+            raise StoreDisagreesWithLog(reason)
 
     def _save(self, *aggregates: Aggregate) -> int:
         try:
@@ -457,6 +480,18 @@ class Ledger(Application[UUID]):
             return self._commit(aggregate)
         except IntegrityError:
             raise AlreadyExists(kind, slug) from None
+
+
+def checked_against(sealed: SealedLog) -> Any:
+    """The library's projector, with the loaded events first checked against the log."""
+
+    def project(aggregate: Aggregate | None, events: Any) -> Aggregate | None:
+        loaded: list[DomainEventProtocol[Any]] = list(events)
+        if loaded:
+            sealed.check_loaded(loaded[0].originator_id, loaded)
+        return project_aggregate(aggregate, loaded)
+
+    return project
 
 
 def check_version(aggregate: Aggregate, expected: int | None) -> None:

@@ -21,8 +21,10 @@ from projections.ledger_views import (
     PostgresLedgerViews,
     advisory_key,
 )
+from projections.load_check import LoadCheck
 from projections.queries import LedgerQueries
 from projections.runner import ProjectionRunner
+from projections.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
 from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
 
 RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
@@ -47,6 +49,12 @@ class Store:
     keys: KeyRecords
     paths: tuple[str, str] = field(default=("", ""))
     closed: bool = field(default=False, init=False)
+    # The record of signed heads and the write alarm (`wire_integrity`).
+    signed_heads: SignedHeads = field(init=False)
+    alarm: WriteAlarm = field(init=False)
+
+    def __post_init__(self) -> None:
+        wire_integrity(self)
 
     def lag(self) -> int:
         """How many positions the views are behind the ledger."""
@@ -62,6 +70,17 @@ class Store:
         self.ledger.close()
         self.queries.close()
         self.views.close()
+
+
+def wire_integrity(store: Store) -> None:
+    """The signed heads' record and the write alarm (in the events file on SQLite, the
+    same database on PostgreSQL), and the ledger's check of what it loads for a command
+    against the sealed log."""
+    db = record_db_of(store.ledger.recorder, store.views)
+    create_tables(db, store.views.dialect)
+    store.signed_heads = SignedHeads(db)
+    store.alarm = WriteAlarm(db)
+    store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
 
 
 def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:

@@ -41,6 +41,7 @@ from projections.replay import (
     stored_notifications,
 )
 from projections.schema import VIEW_TABLES
+from projections.sql import POSTGRES
 from projections.verify_fast_path import check_in_write_order
 from projections.view_comparison import (
     column_names,
@@ -169,6 +170,10 @@ def rebuild_and_compare(
     sides read in key order, the stored views in one read transaction (one snapshot,
     REPEATABLE READ) from the tracked position's read to the last row compared."""
     with views.sql_transaction() as snapshot:
+        if views.dialect == POSTGRES:
+            # The snapshot waits idle while the private rebuild runs: longer than the
+            # library's idle-in-transaction timeout on any sizeable store.
+            snapshot.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         until = views.tracked_in(snapshot)
         with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
             if isinstance(rebuilt, Divergence):

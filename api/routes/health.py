@@ -20,12 +20,13 @@ async def healthz() -> HealthPublic:
 
 @router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
 def readyz(request: Request, services: ServicesDep) -> JSONResponse:
-    """The store answers and takes writes, and the projections are no further behind than
-    CLAIMLEDGER_READY_MAX_LAG (503 otherwise)."""
+    """The store answers and takes writes, no event disagrees with its log, and the
+    projections are no further behind than CLAIMLEDGER_READY_MAX_LAG (503: why not)."""
     store = services.store
     try:
         position = store.ledger.max_position()
         projected = store.views.position()
+        alarm = store.alarm.reason()
     except Exception:
         body = HealthPublic(status="store unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
@@ -35,6 +36,8 @@ def readyz(request: Request, services: ServicesDep) -> JSONResponse:
     status = "ready" if ready else "lagging"
     if refusal is not None:
         ready, status = False, f"store refuses writes: {refusal}"
+    if alarm is not None:  # writes are refused until an admin clears it
+        ready, status = False, f"writes refused: the store's events disagree with its log: {alarm}"
     body = HealthPublic(status=status, position=position, projected=projected, lag=lag)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

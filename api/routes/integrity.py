@@ -8,11 +8,13 @@ Answers are serialised by pydantic in one step (`json_response`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ServicesDep, views_read
+from api.openapi import problem_response
 from api.presenters import json_response
 from api.problems import ApiProblem
 from api.responses import (
@@ -22,6 +24,7 @@ from api.responses import (
     TreeHeadPublic,
 )
 from projections.audit_log import OutOfRange
+from projections.signed_heads import record_signed, recorded_already
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -47,19 +50,31 @@ async def get_public_key(services: ServicesDep) -> Response:
     )
 
 
-@router.get("/tree-head", response_model=TreeHeadPublic)
+SIGNED_ROOT_CHANGED = {
+    **problem_response(503),
+    "description": "This server signed that size before with another root: tamper evidence. "
+    "Writes are refused until an admin clears the alarm (`claimledger verify`).",
+}
+
+
+@router.get("/tree-head", response_model=TreeHeadPublic, responses={503: SIGNED_ROOT_CHANGED})
 async def get_tree_head(
     services: ServicesDep,
     tree_size: Annotated[
         int | None, Query(ge=0, description="An earlier size; default the latest.")
     ] = None,
 ) -> Response:
-    """The signed head of the log: its size and RFC 9162 root, signed now."""
+    """The signed head of the log: its size and RFC 9162 root, signed now (503 if this
+    server signed that size before with another root)."""
     try:
         size, root = await views_read(services, services.log.root, tree_size)
     except OutOfRange as error:
         raise out_of_range(error, "tree_size") from None
     head = services.signer.sign(size, root.hex())
+    store = services.store
+    # The server's record of what it signed: written the first time a size is signed.
+    if not recorded_already(store.signed_heads, store.alarm, head):
+        await asyncio.to_thread(record_signed, store.signed_heads, store.alarm, head)
     return json_response(
         TreeHeadPublic(
             tree_size=head.tree_size,
