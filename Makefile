@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve the API on SQLite with the demo data at http://127.0.0.1:8000
 	$(BIN)/claimledger serve --demo --host 127.0.0.1 --port 8000
 
-lint: $(STAMP)  ## ruff, mypy (strict on domain and projections), import-linter
+lint: $(STAMP)  ## ruff, mypy (strict on domain, projections and api), import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

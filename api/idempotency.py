@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID, uuid5
 
 from fastapi.concurrency import run_in_threadpool
@@ -26,13 +26,13 @@ def derived_stream_id(principal: str, route: str, key: str, index: int = 0) -> U
     return uuid5(IDEMPOTENT_STREAMS, "\n".join((principal, route, key, str(index))))
 
 
-def body_hash(body: BaseModel | list[BaseModel] | bytes) -> str:
+def body_hash(body: BaseModel | Sequence[BaseModel] | bytes) -> str:
     if isinstance(body, bytes):
         data = body
-    elif isinstance(body, list):
-        data = b"\n".join(item.model_dump_json().encode() for item in body)
-    else:
+    elif isinstance(body, BaseModel):
         data = body.model_dump_json().encode()
+    else:
+        data = b"\n".join(item.model_dump_json().encode() for item in body)
     return hashlib.sha256(data).hexdigest()
 
 

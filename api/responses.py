@@ -54,12 +54,12 @@ class EstimatePublic(BaseModel):
     independent_origins: int
     evidence: str = Field(description="none, confirmed, contested, fair or weak")
     explanation: list[ExplanationLinePublic] | None = Field(
-        None,
+        default=None,
         description="With explain=true: one page of lines, one per claim considered; "
         "included lines first, then the rest, each by point, then claim id.",
     )
     next_cursor: str | None = Field(
-        None,
+        default=None,
         description="With explain=true: pass as `cursor` for the explanation's next page; "
         "null on its last page (and without explain).",
     )

@@ -16,6 +16,7 @@ from api.responses import IssuedKeyPublic, KeyPublic
 from api.services import Services
 from domain.errors import AlreadyExists, ApiKeyNotFound
 from domain.event_data import rfc3339
+from domain.values import Role
 from projections.idempotency import KeyReused, Remembered
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -101,5 +102,5 @@ def revoke_key(key_id: str, services: ServicesDep, principal: Admin) -> Response
         raise ApiKeyNotFound(key_id) from None
     saved = services.store.ledger.revoke_key(stream, None, principal.actor)
     key = saved.aggregate
-    answer = KeyPublic(id=str(key.id), name=key.name, role=key.role, revoked=key.revoked)
+    answer = KeyPublic(id=str(key.id), name=key.name, role=Role(key.role), revoked=key.revoked)
     return json_response(answer, 200, write_headers(saved.position, key.version))

@@ -15,6 +15,7 @@ from api.requests import RateSourceRequest, RegisterSourceRequest
 from api.responses import SourcePagePublic, SourcePublic
 from domain.errors import AlreadyExists, SourceNotFound
 from domain.sources import Source
+from domain.values import Reliability, SourceKind
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -27,9 +28,9 @@ def source_answer(services: ServicesDep, source: Source) -> SourcePublic:
     return SourcePublic(
         id=source.slug,
         name=source.name,
-        kind=source.kind,
+        kind=SourceKind(source.kind),
         url=source.url,
-        reliability=source.reliability,
+        reliability=Reliability(source.reliability),
         version=source.version,
         claims=claims,
     )
