@@ -24,8 +24,8 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from projections.idempotency import KeyInFlight, KeyReused
-from projections.queries import BadCursor
+from projections.reads.idempotency import KeyInFlight, KeyReused
+from projections.reads.queries import BadCursor
 from projections.store_health import StorageRefused, refusal_of
 
 # How long a client waits before retrying a request the store refused; /readyz stays 503

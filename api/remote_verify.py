@@ -20,12 +20,12 @@ import httpx
 from eventsourcing.persistence import InfrastructureFactory
 from rich.console import Console
 
-from projections.claim_state import canonical_bytes, leaf_hash
-from projections.ledger_views import LedgerViews
-from projections.merkle import InMemoryTree, verify_consistency, verify_inclusion
-from projections.signing import TreeHead, verify_head
-from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
-from projections.view_writer import Applied
+from projections.log.merkle import InMemoryTree, verify_consistency, verify_inclusion
+from projections.log.signing import TreeHead, verify_head
+from projections.storage.ledger_views import LedgerViews
+from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
+from projections.writer.claim_state import canonical_bytes, leaf_hash
+from projections.writer.view_writer import Applied
 
 PAGE = 1000
 
@@ -210,7 +210,7 @@ def in_memory_views() -> LedgerViews:
 
 
 def views_metrics(views: LedgerViews) -> list[dict[str, Any]]:
-    from projections.queries import LedgerQueries
+    from projections.reads.queries import LedgerQueries
 
     result = []
     for metric in LedgerQueries(views).metrics(None, 10**9).items:

@@ -22,8 +22,8 @@ from domain.ledger import INITIAL_RATING, Ledger, Saved
 from domain.metrics import Metric, metric_stream
 from domain.sources import Source
 from domain.values import Reliability
-from projections.event_positions import position_of
-from projections.idempotency import KeyReused
+from projections.events.event_positions import position_of
+from projections.reads.idempotency import KeyReused
 
 REPLAYED = {"Idempotent-Replayed": "true"}
 

@@ -39,7 +39,7 @@ GROUPS = (
     ("key lookup", ("authenticate (api/deps.py)",)),
     ("request validation (pydantic)", ("request_body_to_args", "_validate_inputs")),
     ("response (model + JSON)", ("json_response (api/presenters.py)", "serialize_response")),
-    ("projection runner", ("projections/runner.py",)),
+    ("projection runner", ("projections/runner/batched_runner.py",)),
     ("uvicorn / HTTP parsing", ("uvicorn/protocols",)),
     ("threadpool hop (anyio)", ("anyio/",)),
 )

@@ -12,22 +12,22 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from domain.ledger import Ledger
-from projections.file_modes import private_sqlite_file
-from projections.idempotency import IdempotencyStore
-from projections.key_records import KeyRecords
-from projections.ledger_views import (
+from projections.reads.idempotency import IdempotencyStore
+from projections.reads.key_records import KeyRecords
+from projections.reads.queries import LedgerQueries
+from projections.runner.batched_runner import ProjectionRunner
+from projections.storage.file_modes import private_sqlite_file
+from projections.storage.ledger_views import (
     BaseLedgerViews,
     LedgerViews,
     PostgresLedgerViews,
     advisory_key,
 )
-from projections.load_check import LoadCheck
-from projections.queries import LedgerQueries
-from projections.runner import ProjectionRunner
-from projections.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
-from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
+from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
+from projections.verify.load_check import LoadCheck
+from projections.verify.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
 
-RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
+RECORDER_TOPIC = "projections.runner.subscription:PollingSQLiteApplicationRecorder"
 
 
 # The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.

@@ -26,7 +26,7 @@ from domain.claims import ClaimFields
 from domain.ledger import Ledger
 from domain.values import Qualifier
 from projections.store import Store, sqlite_env
-from projections.verification import rebuild_in_memory
+from projections.verify.verification import rebuild_in_memory
 from tests.conftest import STORES
 
 ACTOR = "integration-test"

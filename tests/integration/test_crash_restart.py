@@ -28,7 +28,7 @@ CATCH_UP_SCRIPT = textwrap.dedent(
 
     from api.services import open_store
     from api.settings import Settings
-    from projections.runner import ProjectionRunner
+    from projections.runner.batched_runner import ProjectionRunner
 
     store = open_store(Settings(database_url=sys.argv[1]))
     runner = ProjectionRunner(store.ledger, store.views, batch_size=int(sys.argv[2]))

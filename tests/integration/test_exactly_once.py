@@ -7,9 +7,9 @@ import threading
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from projections.ledger_views import EventAt
-from projections.queries import ClaimFilters
-from projections.runner import ProjectionRunner
+from projections.reads.queries import ClaimFilters
+from projections.runner.batched_runner import ProjectionRunner
+from projections.storage.ledger_views import EventAt
 from projections.store import Store
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources

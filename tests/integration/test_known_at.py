@@ -14,8 +14,8 @@ from eventsourcing.utils import Environment
 
 from domain.event_data import rfc3339
 from domain.values import Credibility, Reliability
-from projections.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
-from projections.queries import LedgerQueries, NotKnownYet
+from projections.reads.queries import LedgerQueries, NotKnownYet
+from projections.storage.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
 from projections.store import VIEWS_NAME, Store, sqlite_env, views_path_for
 
 from .conftest import ACTOR, StoreAt, claim

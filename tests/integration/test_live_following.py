@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from projections import runner as runner_module
+from projections.runner import batched_runner as runner_module
 from projections.store import Store
 
 from .conftest import ACTOR, StoreAt, claim

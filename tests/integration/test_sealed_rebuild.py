@@ -10,9 +10,9 @@ from uuid import UUID
 
 import pytest
 
-from projections.claim_state import canonical_bytes, leaf_hash
-from projections.sealed_rebuild import SealedLog
-from projections.stored_events import applied_from_stored
+from projections.events.stored_events import applied_from_stored
+from projections.verify.sealed_rebuild import SealedLog
+from projections.writer.claim_state import canonical_bytes, leaf_hash
 
 from .conftest import RunCli, StoreAt
 from .test_verify_every_store import database, events_table, history, sql, verify

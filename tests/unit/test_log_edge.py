@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.feed_log import edge_of
-from projections.merkle import InMemoryTree, aligned_nodes_to_store, leaf_hash
+from projections.log.merkle import InMemoryTree, aligned_nodes_to_store, leaf_hash
+from projections.writer.feed_log import edge_of
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,107 @@
+"""The log part of the projection: each event's feed row (`event_index`) and its leaf
+appended to the Merkle log (`merkle_nodes`), as pending rows of the caller's batch.
+
+The view writer uses it for every event it applies; the catch-up's preparing process
+(`projections.runner.prepared_feed`) uses it alone, starting from the stored log's edge;
+`verify`'s log half makes the same rows with `feed_row`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from projections.log.merkle import StoredNode, aligned_nodes_to_store
+from projections.writer.claim_state import canonical_envelope, dumps, leaf_digest
+from projections.writer.pending_rows import PendingRows
+
+if TYPE_CHECKING:
+    from projections.writer.view_writer import Applied
+
+Cursor = Any
+
+
+class FeedLog:
+    """Appends events to the feed and the Merkle log, keeping the log's edge in memory."""
+
+    def __init__(self, pending: PendingRows) -> None:
+        self.pending = pending
+        # The last stored node of each level of the Merkle log: the left siblings the
+        # next appends need.
+        self.frontier: dict[int, StoredNode] = {}
+        self.cursor: Cursor = None  # the caller's, while it appends
+
+    def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+        """The event's feed row, and its leaf appended to the Merkle log."""
+        row, leaf = feed_row(
+            leaf_index, e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data
+        )
+        self.pending.insert("event_index", row)
+        self.seal(c, leaf_index, leaf)
+
+    def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
+        """Append the leaf to the Merkle log, storing the subtrees it completes."""
+        self.cursor = c
+        for node in aligned_nodes_to_store(leaf_index, leaf, self.stored):
+            self.pending.insert("merkle_nodes", node)
+            self.frontier[node.level] = node
+
+    def stored(self, level: int, start: int) -> bytes:
+        """A stored node the next append needs (a left sibling on the log's edge)."""
+        known = self.frontier.get(level)
+        if known is not None and known.start == start:
+            return known.hash
+        c = self.cursor
+        self.pending.flush(c)  # first append after a restart: read the log's edge
+        row = c.execute(
+            "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+        ).fetchone()
+        return bytes(row[0])
+
+    def forget(self) -> None:
+        """Drop the log's edge: after a rollback it may hold what was not committed."""
+        self.frontier.clear()
+
+
+def stored_edge(c: Cursor, size: int) -> dict[int, StoredNode]:
+    """The stored nodes appends after leaf `size - 1` can need (`edge_of`), by level: a
+    `FeedLog` given them as its edge appends without reading the database (for a
+    process with no connection to it)."""
+    edge = {}
+    for level, start in edge_of(size):
+        row = c.execute(
+            "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"the Merkle log of {size} leaves has no node ({level}, {start})")
+        edge[level] = StoredNode(level, start, bytes(row[0]))
+    return edge
+
+
+def edge_of(size: int) -> list[tuple[int, int]]:
+    """The aligned complete subtrees a log of `size` leaves splits into, largest first:
+    one per bit set in `size`. The only stored nodes an append after them reads: the left
+    sibling of level `l` that an append completes starts at `size` with its bits below
+    `l + 1` cleared, and lies wholly before leaf `size` only when bit `l` of it is set."""
+    edge, start = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            edge.append((level, start))
+            start += 1 << level
+    return edge
+
+
+def feed_row(
+    leaf_index: int,
+    position: int,
+    stream: str,
+    version: int,
+    type_: str,
+    recorded_at: str,
+    actor: str,
+    data: dict[str, Any],
+) -> tuple[tuple[Any, ...], bytes]:
+    """An event's feed row (`event_index`) and its leaf hash."""
+    data_json = dumps(data)
+    leaf = leaf_digest(canonical_envelope(stream, version, type_, recorded_at, actor, data_json))
+    row = (position, leaf_index, stream, version, type_, recorded_at, actor, data_json, leaf.hex())
+    return row, leaf
