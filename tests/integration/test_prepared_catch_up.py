@@ -20,7 +20,7 @@ import pytest
 
 from domain.values import Reliability
 from projections.events.stored_events import applied_from_stored
-from projections.runner.batched_runner import prepared_feed
+from projections.runner import prepared_feed
 from projections.runner.prepared_feed import CHUNK, PreparedFeed
 from projections.store import Store, open_sqlite_store
 from projections.writer.view_writer import ViewWriter
