@@ -20,12 +20,12 @@ import httpx
 from eventsourcing.persistence import InfrastructureFactory
 from rich.console import Console
 
-from projections.log.merkle import InMemoryTree, verify_consistency, verify_inclusion
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import InMemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from projections.log.signing import TreeHead, verify_head
 from projections.storage.ledger_views import LedgerViews
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
-from projections.writer.claim_state import canonical_bytes, leaf_hash
-from projections.writer.view_writer import Applied
 
 PAGE = 1000
 
@@ -124,9 +124,9 @@ def read_feed(client: httpx.Client, tree_size: int) -> tuple[list[Applied], InMe
                     record.data,
                 )
             )
-            if leaf != event["leaf_hash"]:
+            if leaf.hex() != event["leaf_hash"]:
                 raise VerifyFailed(f"{where}: the event's fields do not hash to its leaf_hash")
-            tree.append(bytes.fromhex(leaf))
+            tree.append(leaf)
             records.append(record)
         after = page["next_after"]
     if len(tree) < tree_size:

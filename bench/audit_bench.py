@@ -52,7 +52,9 @@ from bench.stats import median, percentile
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
 from domain.values import Qualifier, Reliability
-from projections.log.merkle import InMemoryTree
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import InMemoryTree, leaf_hash
 from projections.reads.audit_log import MerkleLog
 from projections.store import open_sqlite_store
 from projections.verify.verification import (
@@ -61,8 +63,6 @@ from projections.verify.verification import (
     private_rebuild,
     verify_log,
 )
-from projections.writer.claim_state import canonical_bytes, leaf_hash
-from projections.writer.view_writer import Applied
 
 Say = Callable[[str], None]
 ACTOR = "bench"

@@ -23,7 +23,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from projections.verify.replay import as_uri, sqlite_file_of_events
+from projections.storage.sqlite_files import as_uri, sqlite_file_of_events
 
 # position, originator_id, version, topic, state: a row as the recorder stores it
 EventRow = tuple[int, Any, Any, str, Any]

@@ -11,8 +11,8 @@ from typing import Any
 from eventsourcing.persistence import Mapper
 
 from projections.events.event_rows import EventRow, EventRows
+from projections.events.feed_event import Applied, FeedEvent
 from projections.events.stored_events import ClassVersions, NotPlain, plain_event
-from projections.writer.view_writer import Applied, FeedEvent
 
 
 class FeedEvents:

@@ -28,7 +28,7 @@ from eventsourcing.utils import resolve_topic
 
 from domain.event_data import ENVELOPE_FIELDS, rfc3339
 from domain.values import decimal_text
-from projections.writer.view_writer import Applied
+from projections.events.feed_event import Applied
 
 # The envelope fields that are not read separately (`timestamp` and `actor` are).
 OTHER_ENVELOPE_FIELDS = tuple(sorted(ENVELOPE_FIELDS - {"timestamp", "actor"}))

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from domain.event_data import rfc3339
-from projections.writer.claim_state import dumps
+from projections.log.canonical import dumps
 
 
 class SigningKeyError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from projections.writer.view_writer import FeedEvent
+from projections.events.feed_event import FeedEvent
 
 
 class PreparedBatch(NamedTuple):

@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
 
+from projections.events.feed_event import Applied
 from projections.log.merkle import StoredNode
 from projections.runner.prepared_batch import PreparedBatch
 from projections.storage.schema import (
@@ -33,7 +34,7 @@ from projections.storage.schema import (
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.writer.feed_log import stored_edge
-from projections.writer.view_writer import Applied, ViewWriter
+from projections.writer.view_writer import ViewWriter
 
 APPLICATION_NAME = "ledger"
 # The page cache of the connection that catches up far behind (see `catching_up`).

@@ -30,12 +30,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
+from projections.events.feed_event import Applied
+from projections.log.canonical import loads
 from projections.storage.ledger_views import ScratchViews
 from projections.storage.sql import SqlCursor
-from projections.writer.claim_state import loads
 from projections.writer.claims_view import Claims
 from projections.writer.pending_rows import PendingRows
-from projections.writer.view_writer import Applied, ViewWriter
+from projections.writer.view_writer import ViewWriter
 
 Cursor = Any
 

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
+from projections.log.canonical import loads
 from projections.verify.append_only_check import ComparedRows, RowsDiffer
-from projections.writer.claim_state import ClaimState, loads, origin_of
+from projections.writer.claim_state import ClaimState, origin_of
 from projections.writer.claims_view import ClaimRow, StateAt
 
 Cursor = Any

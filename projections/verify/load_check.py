@@ -20,11 +20,12 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.errors import StoreDisagreesWithLog
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import leaf_hash
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.verify.replay import describe
 from projections.verify.signed_heads import WriteAlarm
-from projections.writer.claim_state import canonical_bytes, leaf_hash
-from projections.writer.view_writer import Applied
 
 
 class LoadCheck:
@@ -48,7 +49,7 @@ class LoadCheck:
             e = Applied.of(event, seal[0])
             leaf = leaf_hash(
                 canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
-            )
+            ).hex()
             if leaf != seal[2]:
                 where = describe(seal[0], seal[1], e.stream, e.version)
                 self.disagree(f"{where}: the stored event does not hash to its sealed leaf")

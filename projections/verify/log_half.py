@@ -22,15 +22,16 @@ from eventsourcing.application import Application
 
 from domain.ledger import Ledger
 from projections.events.event_rows import EventRows
+from projections.events.feed_event import Applied, FeedEvent
 from projections.events.feed_events import FeedEvents, as_feed_event
 from projections.events.stored_events import applied_from_stored
 from projections.log.merkle_levels import MerkleLevels
 from projections.storage.collector import Paused, collector_paused
+from projections.storage.sqlite_files import as_uri
 from projections.store import sqlite_env
 from projections.verify.append_only_check import LOG_TABLES, StoredInOrder, log_size
-from projections.verify.replay import REBUILD_BATCH, as_uri, stored_notifications
+from projections.verify.replay import REBUILD_BATCH, stored_notifications
 from projections.writer.feed_log import feed_row
-from projections.writer.view_writer import Applied, FeedEvent
 
 
 class LogInOrder:

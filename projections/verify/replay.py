@@ -21,6 +21,7 @@ from uuid import uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Notification
 
+from projections.events.feed_event import Applied
 from projections.events.stored_events import applied_from_stored
 from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import (
@@ -30,7 +31,7 @@ from projections.storage.ledger_views import (
     ScratchViews,
 )
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
-from projections.writer.view_writer import Applied
+from projections.storage.sqlite_files import as_uri
 
 Progress = Callable[[int], None]
 PAGE = 1000
@@ -198,25 +199,3 @@ def beside_a_snapshot(
     finally:
         rebuilt.close()
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def sqlite_file_of(views: BaseLedgerViews) -> str | None:
-    if not isinstance(views, LedgerViews):
-        return None
-    return str(views.datastore.pool.db_name)
-
-
-def sqlite_file_of_events(app: Application[Any]) -> str | None:
-    """The file of a SQLite event store (None in memory or on PostgreSQL)."""
-    pool = getattr(getattr(app.recorder, "datastore", None), "pool", None)
-    name = getattr(pool, "db_name", None)
-    if not isinstance(name, str) or getattr(pool, "is_sqlite_memory_mode", True):
-        return None
-    return name
-
-
-def as_uri(path: str, read_only: bool = False) -> str:
-    if path.startswith("file:"):
-        return path
-    uri = Path(path).resolve().as_uri()
-    return uri + "?mode=ro" if read_only else uri

@@ -26,6 +26,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from projections.events.event_rows import EventRows
+from projections.events.feed_event import FeedEvent
 from projections.events.feed_events import FeedEvents, as_feed_event
 from projections.events.stored_events import applied_from_stored
 from projections.log.merkle_levels import MerkleLevels
@@ -43,7 +44,6 @@ from projections.verify.replay import (
     stored_notifications,
 )
 from projections.writer.feed_log import feed_row
-from projections.writer.view_writer import FeedEvent
 
 # Sealed rows read at a time (keyset pages: no round trip per event).
 SEALED_PAGE = 5000

@@ -22,11 +22,14 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from projections.log.merkle import InMemoryTree
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import InMemoryTree, leaf_hash
 from projections.reads.audit_log import MerkleLog
 from projections.storage.ledger_views import BaseLedgerViews, ScratchViews
 from projections.storage.schema import VIEW_TABLES
 from projections.storage.sql import POSTGRES
+from projections.storage.sqlite_files import sqlite_file_of
 from projections.verify.replay import (
     PAGE,
     Divergence,
@@ -38,7 +41,6 @@ from projections.verify.replay import (
     private_rebuild,
     rebuild_in_memory,
     sealed_leaf_of,
-    sqlite_file_of,
     stored_notifications,
 )
 from projections.verify.verify_fast_path import check_in_write_order
@@ -49,8 +51,6 @@ from projections.verify.view_comparison import (
     first_difference,
     first_difference_attached,
 )
-from projections.writer.claim_state import canonical_bytes, leaf_hash
-from projections.writer.view_writer import Applied
 
 __all__ = [  # what callers take from here (the CLI, the benchmarks, the tests)
     "Divergence",
@@ -104,9 +104,9 @@ def verify_log(
         leaf = leaf_hash(
             canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
         )
-        if leaf != row[8]:
+        if leaf.hex() != row[8]:
             return Divergence(f"{where}: the stored event does not hash to its sealed leaf")
-        tree.append(bytes.fromhex(leaf))
+        tree.append(leaf)
         if on_progress is not None and count % PAGE == PAGE - 1:
             on_progress(PAGE)
     size, root = MerkleLog(views).root()

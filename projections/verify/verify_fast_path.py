@@ -22,6 +22,7 @@ from eventsourcing.application import Application
 
 from projections.storage.collector import collector_paused
 from projections.storage.schema import VIEW_TABLES
+from projections.storage.sqlite_files import sqlite_file_of_events
 from projections.verify.append_only_check import (
     IN_WRITE_ORDER,
     VIEWS_TABLES,
@@ -39,7 +40,6 @@ from projections.verify.replay import (
     Verified,
     apply_batch,
     beside_a_snapshot,
-    sqlite_file_of_events,
 )
 from projections.verify.view_comparison import column_names, first_difference_attached
 

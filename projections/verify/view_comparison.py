@@ -16,7 +16,8 @@ from typing import Any
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.schema import KEY_COLUMNS, VIEW_TABLES
 from projections.storage.sql import SqlCursor
-from projections.verify.replay import Divergence, as_uri, describe, sqlite_file_of
+from projections.storage.sqlite_files import as_uri, sqlite_file_of
+from projections.verify.replay import Divergence, describe
 
 
 def compare_views(

@@ -18,7 +18,8 @@ from typing import Any
 from domain.estimates import ClaimAsKnown, Estimate
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
-from projections.writer.claim_state import ClaimState, as_known, dumps, loads
+from projections.log.canonical import dumps, loads
+from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
 from projections.writer.pending_rows import PendingRows
 

@@ -8,14 +8,12 @@ The view writer uses it for every event it applies; the catch-up's preparing pro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from projections.log.merkle import StoredNode, aligned_nodes_to_store
-from projections.writer.claim_state import canonical_envelope, dumps, leaf_digest
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_envelope, dumps
+from projections.log.merkle import StoredNode, aligned_nodes_to_store, leaf_hash
 from projections.writer.pending_rows import PendingRows
-
-if TYPE_CHECKING:
-    from projections.writer.view_writer import Applied
 
 Cursor = Any
 
@@ -102,6 +100,6 @@ def feed_row(
 ) -> tuple[tuple[Any, ...], bytes]:
     """An event's feed row (`event_index`) and its leaf hash."""
     data_json = dumps(data)
-    leaf = leaf_digest(canonical_envelope(stream, version, type_, recorded_at, actor, data_json))
+    leaf = leaf_hash(canonical_envelope(stream, version, type_, recorded_at, actor, data_json))
     row = (position, leaf_index, stream, version, type_, recorded_at, actor, data_json, leaf.hex())
     return row, leaf

@@ -15,9 +15,9 @@ import pytest
 
 from domain.errors import DomainError
 from domain.values import Credibility, Qualifier, Reliability
+from projections.log.canonical import loads
 from projections.store import Store
 from projections.writer import estimate_keeper
-from projections.writer.claim_state import loads
 from projections.writer.estimate_keeper import estimate_summary
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, register_sources

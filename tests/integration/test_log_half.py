@@ -15,9 +15,9 @@ import pytest
 
 from projections import store as store_module
 from projections.reads.audit_log import MerkleLog
+from projections.storage.sqlite_files import as_uri
 from projections.store import Store, open_sqlite_store
 from projections.verify import log_half as log_half_module
-from projections.verify.replay import as_uri
 from projections.verify.verification import Verified
 
 # The verification tests' store, its copies and the two places of the log half.

@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import MapperDeserialisationError, Notification
 
 from projections.events.event_rows import EventRows
+from projections.events.feed_event import Applied
 from projections.events.feed_events import FeedEvents, as_feed_event
 from projections.events.stored_events import (
     ClassVersions,
@@ -21,7 +22,6 @@ from projections.events.stored_events import (
     plain_event,
 )
 from projections.store import Store, open_sqlite_store
-from projections.writer.view_writer import Applied
 
 from .conftest import StoreAt
 from .test_verification import DEPLOYED, STEPS
