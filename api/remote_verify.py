@@ -24,7 +24,7 @@ from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import InMemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from projections.log.signing import TreeHead, verify_head
-from projections.storage.ledger_views import LedgerViews
+from projections.storage.ledger_views import SQLiteLedgerViews
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
 
 PAGE = 1000
@@ -199,17 +199,17 @@ def check_estimates(client: httpx.Client, records: list[Applied]) -> None:
     views.datastore.close()
 
 
-def in_memory_views() -> LedgerViews:
+def in_memory_views() -> SQLiteLedgerViews:
     name = f"file:remote-verify-{uuid4().hex}?mode=memory&cache=shared"
     factory = InfrastructureFactory.construct(
         env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": name}
     )
-    views = factory.tracking_recorder(LedgerViews)
-    assert isinstance(views, LedgerViews)
+    views = factory.tracking_recorder(SQLiteLedgerViews)
+    assert isinstance(views, SQLiteLedgerViews)
     return views
 
 
-def views_metrics(views: LedgerViews) -> list[dict[str, Any]]:
+def views_metrics(views: SQLiteLedgerViews) -> list[dict[str, Any]]:
     from projections.reads.queries import LedgerQueries
 
     result = []

@@ -15,12 +15,12 @@ from domain.ledger import Ledger
 from projections.reads.idempotency import IdempotencyStore
 from projections.reads.key_records import KeyRecords
 from projections.reads.queries import LedgerQueries
-from projections.runner.batched_runner import ProjectionRunner
+from projections.runner.batched_runner import BatchedRunner
 from projections.storage.file_modes import private_sqlite_file
 from projections.storage.ledger_views import (
     BaseLedgerViews,
-    LedgerViews,
     PostgresLedgerViews,
+    SQLiteLedgerViews,
     advisory_key,
 )
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
@@ -44,7 +44,7 @@ class Store:
     ledger: Ledger
     views: BaseLedgerViews
     queries: LedgerQueries
-    runner: ProjectionRunner
+    runner: BatchedRunner
     idempotency: IdempotencyStore
     keys: KeyRecords
     paths: tuple[str, str] = field(default=("", ""))
@@ -110,15 +110,15 @@ def open_sqlite_store(
                 private_sqlite_file(path)
         ledger = Ledger(env=sqlite_env(events_path, lock_timeout))
         factory = InfrastructureFactory.construct(env=sqlite_env(views_path, lock_timeout))
-        views = factory.tracking_recorder(LedgerViews)
+        views = factory.tracking_recorder(SQLiteLedgerViews)
     except Exception as error:
         raise StoreUnavailable(f"cannot open the store at {events_path}: {error}") from error
-    assert isinstance(views, LedgerViews)
+    assert isinstance(views, SQLiteLedgerViews)
     return Store(
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=ProjectionRunner(ledger, views),
+        runner=BatchedRunner(ledger, views),
         idempotency=IdempotencyStore(views),
         keys=KeyRecords(ledger, None if events_path.startswith("file:") else events_path),
         paths=(events_path, views_path),
@@ -155,7 +155,7 @@ def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=ProjectionRunner(ledger, views),
+        runner=BatchedRunner(ledger, views),
         idempotency=idempotency,
         keys=KeyRecords(ledger),
         paths=(description, description),

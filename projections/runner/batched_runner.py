@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 20_000
 
 
-class ProjectionRunner:
+class BatchedRunner:
     """Keeps the views up to date with the ledger, in this process."""
 
     def __init__(

@@ -5,7 +5,7 @@ applied in batches (many per transaction, one tracking record per batch), so cat
 is fast and a crash mid-batch leaves neither rows nor position behind.
 
 `BaseLedgerViews` holds the logic once, in portable SQL (`projections.storage.sql`);
-`LedgerViews` keeps it in a SQLite file with the library's `SQLiteTrackingRecorder`,
+`SQLiteLedgerViews` keeps it in a SQLite file with the library's `SQLiteTrackingRecorder`,
 `PostgresLedgerViews` in PostgreSQL with its `PostgresTrackingRecorder`.
 """
 
@@ -233,7 +233,7 @@ class BaseLedgerViews:
         raise NotImplementedError
 
 
-class LedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
+class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     """The views in a SQLite file (the library's tracking table is `tracking`)."""
 
     dialect = SQLITE
@@ -344,7 +344,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
         self.datastore.close()
 
 
-class ScratchViews(LedgerViews):
+class ScratchViews(SQLiteLedgerViews):
     """Views rebuilt only to be compared with the stored ones (verify): without the
     query-only indexes, with a larger page cache, in a file nobody else opens and that
     is deleted afterwards, so never synced to disk (`synchronous=OFF`: the views half of
@@ -365,7 +365,7 @@ def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMA
     never splits one, and the runner applies them again from the tracked position. The
     page cache (32 MB) keeps more of a large views file's indexes in memory than the
     default 2 MB: random keys (claim ids) otherwise cost a read per insert. A catch-up
-    far behind raises it on its connection (`LedgerViews.catching_up`)."""
+    far behind raises it on its connection (`SQLiteLedgerViews.catching_up`)."""
     if getattr(connection, "claimledger_tuned", False):
         return
     with connection.cursor() as c:

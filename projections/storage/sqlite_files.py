@@ -7,11 +7,11 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from projections.storage.ledger_views import BaseLedgerViews, LedgerViews
+from projections.storage.ledger_views import BaseLedgerViews, SQLiteLedgerViews
 
 
 def sqlite_file_of(views: BaseLedgerViews) -> str | None:
-    if not isinstance(views, LedgerViews):
+    if not isinstance(views, SQLiteLedgerViews):
         return None
     return str(views.datastore.pool.db_name)
 

@@ -27,8 +27,8 @@ from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import (
     APPLICATION_NAME,
     BaseLedgerViews,
-    LedgerViews,
     ScratchViews,
+    SQLiteLedgerViews,
 )
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.storage.sqlite_files import as_uri
@@ -72,7 +72,7 @@ def describe(position: int, leaf_index: int | None, stream: str, version: int) -
 
 def rebuild_in_memory(
     app: Application[Any], until: int, on_progress: Progress | None = None
-) -> LedgerViews:
+) -> SQLiteLedgerViews:
     """Apply every event up to `until` to fresh views in a private in-memory database."""
     views = private_views(f"file:verify-{uuid4().hex}?mode=memory&cache=shared")
     rebuilt = apply_stored(app, views, until, on_progress)
@@ -82,7 +82,9 @@ def rebuild_in_memory(
     return views
 
 
-def private_views(dbname: str, kind: type[LedgerViews] = LedgerViews) -> LedgerViews:
+def private_views(
+    dbname: str, kind: type[SQLiteLedgerViews] = SQLiteLedgerViews
+) -> SQLiteLedgerViews:
     factory = InfrastructureFactory.construct(
         env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": dbname}
     )
@@ -157,7 +159,7 @@ def private_rebuild(
     until: int,
     on_progress: Progress | None = None,
     sealed_leaf: Callable[[int], int | None] = lambda position: None,
-) -> Iterator[LedgerViews | Divergence]:
+) -> Iterator[SQLiteLedgerViews | Divergence]:
     """The views rebuilt up to `until` in a private file (deleted afterwards), or the
     divergence that stopped the rebuild. A file rather than memory: a million events
     make gigabytes of views, and the page cache holds them as well as the heap would."""
@@ -173,8 +175,8 @@ def private_rebuild(
 
 @contextmanager
 def beside_a_snapshot(
-    stored_file: str, kind: type[LedgerViews]
-) -> Iterator[tuple[LedgerViews, sqlite3.Connection, int]]:
+    stored_file: str, kind: type[SQLiteLedgerViews]
+) -> Iterator[tuple[SQLiteLedgerViews, sqlite3.Connection, int]]:
     """Fresh views of `kind` in a private scratch file (deleted afterwards), a connection
     to that file with the stored views file attached read-only as `stored`, and the
     stored views' tracked position.
