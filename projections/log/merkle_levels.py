@@ -21,7 +21,8 @@ Node = tuple[int, int, bytes]
 
 
 class MerkleLevels:
-    """An append-only Merkle log that keeps only its edge: the last node of each level,
+    """An append-only Merkle log that keeps only its compact range: the last node of each
+    level,
     and a node still waiting for its right sibling."""
 
     def __init__(self) -> None:
@@ -67,7 +68,7 @@ class MerkleLevels:
 
         def node(level: int, start: int) -> bytes:
             if level >= len(self.made) or start != (self.made[level] - 1) << level:
-                raise LookupError(f"node ({level}, {start}) is not on the log's edge")
+                raise LookupError(f"node ({level}, {start}) is not in the log's compact range")
             return self.last[level]
 
         return tree_root(NodeStoreTree(node), self.size)

@@ -77,7 +77,7 @@ def prepare_all(
     after: int,
     until: int,
     leaf: int,
-    edge: dict[int, StoredNode],
+    compact_range: dict[int, StoredNode],
 ) -> None:
     """The preparing process: every event after position `after` up to `until`, in
     chunks of `CHUNK`, sent as ("batch", PreparedBatch) messages, then ("end", None), or
@@ -86,7 +86,7 @@ def prepare_all(
     receiver.close()  # the runner's end, inherited: else the pipe outlives the runner
     detach_signals()
     feed = FeedLog(PendingRows())
-    feed.frontier.update(edge)  # so appending never reads the views (`feed_log.stored_edge`)
+    feed.compact_range.update(compact_range)  # so appending never reads the views
     try:
         with collector_paused() as collector:
             for rows in first_split(events.rows.batches(until, CHUNK, after)):
@@ -146,13 +146,21 @@ class PreparedFeed:
         rows = EventRows.of(ledger)
         if rows is None or "fork" not in multiprocessing.get_all_start_methods():
             return None
-        leaf, edge = views.log_edge()
+        leaf, compact_range = views.log_compact_range()
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
         widen(sender)
         process = context.Process(
             target=prepare_all,
-            args=(receiver, sender, FeedEvents(rows, ledger.mapper), after, until, leaf, edge),
+            args=(
+                receiver,
+                sender,
+                FeedEvents(rows, ledger.mapper),
+                after,
+                until,
+                leaf,
+                compact_range,
+            ),
             name="claimledger-prepare",
             daemon=True,
         )

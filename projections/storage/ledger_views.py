@@ -33,7 +33,7 @@ from projections.storage.schema import (
     writer_statements,
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
-from projections.writer.feed_log import stored_edge
+from projections.writer.feed_log import stored_compact_range
 from projections.writer.view_writer import ViewWriter
 
 APPLICATION_NAME = "ledger"
@@ -147,12 +147,12 @@ class BaseLedgerViews:
     def catching_up(self, c: SqlCursor) -> None:
         """Settings for a transaction of a catch-up far behind (none by default)."""
 
-    def log_edge(self) -> tuple[int, dict[int, StoredNode]]:
-        """The Merkle log's size and the stored nodes appends after it read (`edge_of`),
+    def log_compact_range(self) -> tuple[int, dict[int, StoredNode]]:
+        """The Merkle log's size and the stored nodes appends after it read (its compact range),
         in one snapshot."""
         with self.sql_transaction() as c:
             size = self.next_leaf_index(c)
-            return size, stored_edge(c, size)
+            return size, stored_compact_range(c, size)
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         """The leaf index the next event gets: the log's size."""

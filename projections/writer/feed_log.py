@@ -2,7 +2,7 @@
 appended to the Merkle log (`merkle_nodes`), as pending rows of the caller's batch.
 
 The view writer uses it for every event it applies; the catch-up's preparing process
-(`projections.runner.prepared_feed`) uses it alone, starting from the stored log's edge;
+(`projections.runner.prepared_feed`) uses it alone, starting from the stored log's compact range;
 `verify`'s log half makes the same rows with `feed_row`.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_envelope, dumps
+from projections.log.compact_range import compact_range
 from projections.log.merkle import StoredNode, aligned_nodes_to_store, leaf_hash
 from projections.writer.pending_rows import PendingRows
 
@@ -19,13 +20,13 @@ Cursor = Any
 
 
 class FeedLog:
-    """Appends events to the feed and the Merkle log, keeping the log's edge in memory."""
+    """Appends events to the feed and the Merkle log, keeping the log's compact range in memory."""
 
     def __init__(self, pending: PendingRows) -> None:
         self.pending = pending
         # The last stored node of each level of the Merkle log: the left siblings the
         # next appends need.
-        self.frontier: dict[int, StoredNode] = {}
+        self.compact_range: dict[int, StoredNode] = {}
         self.cursor: Cursor = None  # the caller's, while it appends
 
     def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
@@ -41,51 +42,38 @@ class FeedLog:
         self.cursor = c
         for node in aligned_nodes_to_store(leaf_index, leaf, self.stored):
             self.pending.insert("merkle_nodes", node)
-            self.frontier[node.level] = node
+            self.compact_range[node.level] = node
 
     def stored(self, level: int, start: int) -> bytes:
-        """A stored node the next append needs (a left sibling on the log's edge)."""
-        known = self.frontier.get(level)
+        """A stored node the next append needs (a left sibling in the log's compact range)."""
+        known = self.compact_range.get(level)
         if known is not None and known.start == start:
             return known.hash
         c = self.cursor
-        self.pending.flush(c)  # first append after a restart: read the log's edge
+        self.pending.flush(c)  # first append after a restart: read the log's compact range
         row = c.execute(
             "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
         ).fetchone()
         return bytes(row[0])
 
     def forget(self) -> None:
-        """Drop the log's edge: after a rollback it may hold what was not committed."""
-        self.frontier.clear()
+        """Drop the log's compact range: after a rollback it may hold what was not committed."""
+        self.compact_range.clear()
 
 
-def stored_edge(c: Cursor, size: int) -> dict[int, StoredNode]:
-    """The stored nodes appends after leaf `size - 1` can need (`edge_of`), by level: a
-    `FeedLog` given them as its edge appends without reading the database (for a
+def stored_compact_range(c: Cursor, size: int) -> dict[int, StoredNode]:
+    """The stored nodes appends after leaf `size - 1` can need (`compact_range`), by level:
+    a `FeedLog` given them as its compact range appends without reading the database (for a
     process with no connection to it)."""
-    edge = {}
-    for level, start in edge_of(size):
+    nodes = {}
+    for level, start in compact_range(size):
         row = c.execute(
             "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
         ).fetchone()
         if row is None:
             raise LookupError(f"the Merkle log of {size} leaves has no node ({level}, {start})")
-        edge[level] = StoredNode(level, start, bytes(row[0]))
-    return edge
-
-
-def edge_of(size: int) -> list[tuple[int, int]]:
-    """The aligned complete subtrees a log of `size` leaves splits into, largest first:
-    one per bit set in `size`. The only stored nodes an append after them reads: the left
-    sibling of level `l` that an append completes starts at `size` with its bits below
-    `l + 1` cleared, and lies wholly before leaf `size` only when bit `l` of it is set."""
-    edge, start = [], 0
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            edge.append((level, start))
-            start += 1 << level
-    return edge
+        nodes[level] = StoredNode(level, start, bytes(row[0]))
+    return nodes
 
 
 def feed_row(

@@ -9,8 +9,8 @@ Batch-oriented: the rows of the hot path (every event's feed row and Merkle node
 claim's current and versioned state, timeline points) gather in `PendingRows` and go to
 the database in one `executemany` per table when the batch finishes, so a batch of 500
 claims costs a handful of statements instead of thousands. What the handlers would read
-back is kept in memory (the Merkle log's edge in `FeedLog`, recent claim states); any other read
-first flushes what is pending, so it sees every earlier event of the batch.
+back is kept in memory (the Merkle log's compact range in `FeedLog`, recent claim states);
+any other read first flushes what is pending, so it sees every earlier event of the batch.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class ViewWriter:
         self, c: Cursor, events: list[Applied], index_rows: list[Row], nodes: list[Row]
     ) -> None:
         """Apply events whose feed rows and Merkle nodes were made elsewhere (by
-        `FeedLog` in the catch-up's preparing process); the log's edge held here is then
+        `FeedLog` in the catch-up's preparing process); the log's compact range held here is then
         behind, so it is read again when next needed."""
         self.log.forget()
         self.pending.extend("event_index", index_rows)

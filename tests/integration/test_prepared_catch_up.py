@@ -134,7 +134,7 @@ def test_catching_up_from_views_part_way_continues_the_merkle_log(
     forks: list[PreparedFeed],
     applied_first: int,
 ) -> None:
-    """From any log size the preparing process starts on the stored log's edge."""
+    """From any log size the preparing process starts on the stored log's compact range."""
     views_file = tmp_path / "two.views.db"
     store = caught_up(events_file, views_file, prepare_from=10**9)
     try:

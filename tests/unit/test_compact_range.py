@@ -1,5 +1,5 @@
-"""The stored nodes a Merkle log's appends read back (`feed_log.edge_of`): after a log of
-any size, every left sibling an append needs from before it is on that edge, so the
+"""The stored nodes a Merkle log's appends read back (`compact_range`): after a log of
+any size, every left sibling an append needs from before it is in that compact range, so the
 catch-up's preparing process appends with no connection to the views."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from projections.log.compact_range import compact_range
 from projections.log.merkle import InMemoryTree, aligned_nodes_to_store, leaf_hash
-from projections.writer.feed_log import edge_of
 
 pytestmark = pytest.mark.unit
 
@@ -21,14 +21,14 @@ def leaf(i: int) -> bytes:
 
 
 @given(st.integers(0, 5000), st.integers(1, 600))
-def test_appends_after_a_log_of_any_size_read_only_its_edge(size: int, more: int) -> None:
+def test_appends_after_a_log_of_any_size_read_only_its_compact_range(size: int, more: int) -> None:
     stored: dict[tuple[int, int], bytes] = {}
     tree = InMemoryTree()
     for i in range(size):
         for node in tree.append(leaf(i)):
             stored[(node.level, node.start)] = node.hash
-    edge = set(edge_of(size))
-    assert edge <= set(stored)
+    nodes = set(compact_range(size))
+    assert nodes <= set(stored)
 
     read: set[tuple[int, int]] = set()
 
@@ -40,11 +40,11 @@ def test_appends_after_a_log_of_any_size_read_only_its_edge(size: int, more: int
     for i in range(size, size + more):
         for node in aligned_nodes_to_store(i, leaf(i), get):
             stored[(node.level, node.start)] = node.hash
-    assert read <= edge
+    assert read <= nodes
 
 
 @pytest.mark.parametrize(
-    ("size", "edge"),
+    ("size", "nodes"),
     [
         (0, []),
         (1, [(0, 0)]),
@@ -53,7 +53,7 @@ def test_appends_after_a_log_of_any_size_read_only_its_edge(size: int, more: int
         (8, [(3, 0)]),
     ],
 )
-def test_the_edge_is_the_log_split_into_aligned_complete_subtrees(
-    size: int, edge: list[tuple[int, int]]
+def test_the_compact_range_is_the_log_split_into_aligned_complete_subtrees(
+    size: int, nodes: list[tuple[int, int]]
 ) -> None:
-    assert edge_of(size) == edge
+    assert compact_range(size) == nodes
