@@ -38,8 +38,6 @@ from projections.writer.claims_view import Claims
 from projections.writer.pending_rows import PendingRows
 from projections.writer.view_writer import ViewWriter
 
-Cursor = Any
-
 # The Merkle nodes of a log of `:leaves` leaves (a later snapshot may hold more).
 IN_LOG = "level BETWEEN 0 AND 62 AND start >= 0 AND start + (1 << level) <= :leaves"
 # Each append-only view as the projection writes it, from the stored file (attached as
@@ -140,7 +138,7 @@ class ComparedRows(PendingRows):
         super().__init__()
         self.stored = stored
 
-    def flush(self, c: Cursor) -> None:
+    def flush(self, c: SqlCursor) -> None:
         for table in self.stored.tables:
             rows = self.inserts.pop(table, None)
             if rows:
@@ -170,7 +168,7 @@ def nothing_beyond(db: sqlite3.Connection, until: int) -> bool:
 class ViewsOnlyWriter(ViewWriter):
     """The projection without the feed and the Merkle log (the log half checks those)."""
 
-    def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+    def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         self.project(c, e)
 
 

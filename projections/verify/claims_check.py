@@ -24,11 +24,10 @@ from itertools import chain
 from typing import Any
 
 from projections.log.canonical import loads
+from projections.storage.sql import SqlCursor
 from projections.verify.append_only_check import ComparedRows, RowsDiffer
 from projections.writer.claim_state import ClaimState, origin_of
 from projections.writer.claims_view import ClaimRow, StateAt
-
-Cursor = Any
 
 # The last stored version of each claim shown equal (rowid up to :checked), of a metric.
 LAST_VERSIONS_OF_METRIC = (
@@ -92,13 +91,13 @@ class ClaimsInVersions:
         now = (row[2], row[1])
         counts[now] = counts.get(now, 0) + 1
 
-    def state(self, c: Cursor, claim: str) -> StateAt:
+    def state(self, c: SqlCursor, claim: str) -> StateAt:
         found = self.db.execute(
             LAST_VERSION_OF_CLAIM, {"claim": claim, "checked": self.checked(c)}
         ).fetchone()
         return str(found[0]), int(found[1])
 
-    def of_metric(self, c: Cursor, metric: str, origin: str | None = None) -> list[StateAt]:
+    def of_metric(self, c: SqlCursor, metric: str, origin: str | None = None) -> list[StateAt]:
         rows = self.db.execute(
             LAST_VERSIONS_OF_METRIC, {"metric": metric, "checked": self.checked(c)}
         ).fetchall()
@@ -108,10 +107,10 @@ class ClaimsInVersions:
             if origin is None or origin_of(loads(state)) == origin
         ]
 
-    def metrics_from(self, c: Cursor, origin: str) -> list[str]:
+    def metrics_from(self, c: SqlCursor, origin: str) -> list[str]:
         return sorted(metric for (of, metric), n in self.counts.items() if of == origin and n > 0)
 
-    def checked(self, c: Cursor) -> int:
+    def checked(self, c: SqlCursor) -> int:
         """Compare every pending claim version, then the rowid up to which the stored
         ones are shown equal to the rebuild's."""
         self.rows.flush(c)

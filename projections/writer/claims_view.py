@@ -9,12 +9,12 @@ that writes nothing and reads the stored claim versions it has already checked.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState
 from projections.writer.pending_rows import PendingRows
 
-Cursor = Any
 # (id, metric, origin, reported_by, status, version, position, state): a `claims` row.
 ClaimRow = tuple[str, str, str, str, str, int, int, str]
 # A claim's state (JSON) and the position of its recording.
@@ -25,14 +25,14 @@ class Claims(Protocol):
     def put(self, row: ClaimRow, previous: ClaimState | None) -> None:
         """The claim's new row; `previous` is its state before (None for a new claim)."""
 
-    def state(self, c: Cursor, claim: str) -> StateAt:
+    def state(self, c: SqlCursor, claim: str) -> StateAt:
         """The claim's current state, with every earlier event applied."""
 
-    def of_metric(self, c: Cursor, metric: str, origin: str | None = None) -> list[StateAt]:
+    def of_metric(self, c: SqlCursor, metric: str, origin: str | None = None) -> list[StateAt]:
         """The current states of the metric's claims (from `origin` only, if given),
         the current event's included."""
 
-    def metrics_from(self, c: Cursor, origin: str) -> list[str]:
+    def metrics_from(self, c: SqlCursor, origin: str) -> list[str]:
         """The metrics that have claims whose origin is `origin`, in name order."""
 
 
@@ -45,13 +45,13 @@ class ClaimsTable:
     def put(self, row: ClaimRow, previous: ClaimState | None) -> None:
         self.pending.put_claim(row)
 
-    def state(self, c: Cursor, claim: str) -> StateAt:
+    def state(self, c: SqlCursor, claim: str) -> StateAt:
         # Nothing to flush: the writer asks only for claims it no longer holds in memory,
         # and it holds every claim of the batch.
         row = c.execute("SELECT state, position FROM claims WHERE id=?", (claim,)).fetchone()
         return str(row[0]), int(row[1])
 
-    def of_metric(self, c: Cursor, metric: str, origin: str | None = None) -> list[StateAt]:
+    def of_metric(self, c: SqlCursor, metric: str, origin: str | None = None) -> list[StateAt]:
         self.pending.flush(c)
         if origin is None:
             rows = c.execute("SELECT state, position FROM claims WHERE metric=?", (metric,))
@@ -61,7 +61,7 @@ class ClaimsTable:
             )
         return [(str(state), int(position)) for state, position in rows.fetchall()]
 
-    def metrics_from(self, c: Cursor, origin: str) -> list[str]:
+    def metrics_from(self, c: SqlCursor, origin: str) -> list[str]:
         self.pending.flush(c)
         rows = c.execute(
             "SELECT DISTINCT metric FROM claims WHERE origin=? ORDER BY metric", (origin,)

@@ -19,11 +19,11 @@ from domain.estimates import ClaimAsKnown, Estimate
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
 from projections.log.canonical import dumps, loads
+from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
 from projections.writer.pending_rows import PendingRows
 
-Cursor = Any
 # How much of the metrics' estimates stays in memory, least recently used going first:
 # a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
 # the claims it keeps for them, each about half a kilobyte), so about 200 MB in all. A
@@ -43,7 +43,7 @@ class EstimateKeeper:
         self.claims = claims
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
-        self.cursor: Cursor = None  # the transaction the estimates' questions go to
+        self.cursor: SqlCursor | None = None  # the transaction the estimates' questions go to
         self.last_points: dict[str, Point | None] = {}  # each cached metric's timeline end
         self.weights: dict[str, int] = {}  # each cached metric's weight (see above)
         self.cached_weight = 0
@@ -69,7 +69,7 @@ class EstimateKeeper:
 
     def refresh(
         self,
-        c: Cursor,
+        c: SqlCursor,
         metric: str,
         position: int,
         recorded_at: str,
@@ -106,7 +106,7 @@ class EstimateKeeper:
             )
             self.last_points[metric] = point
 
-    def finish(self, c: Cursor) -> None:
+    def finish(self, c: SqlCursor) -> None:
         """Write what a batch gathered: each touched metric's final estimate, once."""
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
@@ -117,7 +117,7 @@ class EstimateKeeper:
         )
         self.pending_estimates.clear()
 
-    def estimate_of(self, c: Cursor, metric: str) -> IncrementalEstimate:
+    def estimate_of(self, c: SqlCursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""
         estimate = self.estimates.get(metric)
         if estimate is not None:
@@ -147,6 +147,7 @@ class EstimateKeeper:
 
     def candidates(self, metric: str, origin: str) -> list[ClaimAsKnown]:
         """The metric's claims from `origin`, as the views hold them with this batch."""
+        assert self.cursor is not None  # set by the batch before any question
         return [
             as_known(loads(state), position)
             for state, position in self.claims.of_metric(self.cursor, metric, origin)
@@ -155,6 +156,7 @@ class EstimateKeeper:
     def reliability_of(self, origin: str) -> Reliability:
         known = self.reliabilities.get(origin)
         if known is None:
+            assert self.cursor is not None  # set by the batch before any question
             row = self.cursor.execute(
                 "SELECT reliability FROM sources WHERE id=?", (origin,)
             ).fetchone()

@@ -14,9 +14,8 @@ from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_envelope, dumps
 from projections.log.compact_range import compact_range
 from projections.log.merkle import StoredNode, aligned_nodes_to_store, leaf_hash
+from projections.storage.sql import SqlCursor
 from projections.writer.pending_rows import PendingRows
-
-Cursor = Any
 
 
 class FeedLog:
@@ -27,9 +26,9 @@ class FeedLog:
         # The last stored node of each level of the Merkle log: the left siblings the
         # next appends need.
         self.compact_range: dict[int, StoredNode] = {}
-        self.cursor: Cursor = None  # the caller's, while it appends
+        self.cursor: SqlCursor | None = None  # the caller's, while it appends
 
-    def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+    def index_and_seal(self, c: SqlCursor | None, e: Applied, leaf_index: int) -> None:
         """The event's feed row, and its leaf appended to the Merkle log."""
         row, leaf = feed_row(
             leaf_index, e.position, e.stream, e.version, e.type, e.recorded_at, e.actor, e.data
@@ -37,7 +36,7 @@ class FeedLog:
         self.pending.insert("event_index", row)
         self.seal(c, leaf_index, leaf)
 
-    def seal(self, c: Cursor, leaf_index: int, leaf: bytes) -> None:
+    def seal(self, c: SqlCursor | None, leaf_index: int, leaf: bytes) -> None:
         """Append the leaf to the Merkle log, storing the subtrees it completes."""
         self.cursor = c
         for node in aligned_nodes_to_store(leaf_index, leaf, self.stored):
@@ -50,6 +49,8 @@ class FeedLog:
         if known is not None and known.start == start:
             return known.hash
         c = self.cursor
+        # None in the preparing process, which is given the whole compact range
+        assert c is not None
         self.pending.flush(c)  # first append after a restart: read the log's compact range
         row = c.execute(
             "SELECT hash FROM merkle_nodes WHERE level=? AND start=?", (level, start)
@@ -61,7 +62,7 @@ class FeedLog:
         self.compact_range.clear()
 
 
-def stored_compact_range(c: Cursor, size: int) -> dict[int, StoredNode]:
+def stored_compact_range(c: SqlCursor, size: int) -> dict[int, StoredNode]:
     """The stored nodes appends after leaf `size - 1` can need (`compact_range`), by level:
     a `FeedLog` given them as its compact range appends without reading the database (for a
     process with no connection to it)."""

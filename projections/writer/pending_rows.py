@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-Cursor = Any
+from projections.storage.sql import SqlCursor
 
 INSERTS = {
     "event_index": "INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -43,7 +43,7 @@ class PendingRows:
     def put_claim(self, row: tuple[Any, ...]) -> None:
         self.claims[row[0]] = row
 
-    def flush(self, c: Cursor) -> None:
+    def flush(self, c: SqlCursor) -> None:
         """Write everything pending, so the transaction's reads see it."""
         for table, rows in self.inserts.items():
             if rows:

@@ -24,14 +24,14 @@ from eventsourcing.domain import DomainEventProtocol
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.events.feed_event import Applied
 from projections.log.canonical import dumps, loads
+from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, origin_of
 from projections.writer.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.writer.estimate_keeper import EstimateKeeper
 from projections.writer.feed_log import FeedLog
 from projections.writer.pending_rows import PendingRows
 
-Cursor = Any
-Handler = Callable[[Cursor, "Applied"], None]
+Handler = Callable[[SqlCursor, "Applied"], None]
 Row = tuple[Any, ...]
 
 # Recent claim states kept for corrections and status changes (as JSON, about 0.7 kB
@@ -69,17 +69,17 @@ class ViewWriter:
         }
 
     def apply(
-        self, c: Cursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
+        self, c: SqlCursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
     ) -> None:
         self.apply_record(c, Applied.of(event, position), leaf_index)
 
-    def apply_record(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+    def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
         self.index_and_seal(c, e, leaf_index)
         self.project(c, e)
 
     def apply_prepared(
-        self, c: Cursor, events: list[Applied], index_rows: list[Row], nodes: list[Row]
+        self, c: SqlCursor, events: list[Applied], index_rows: list[Row], nodes: list[Row]
     ) -> None:
         """Apply events whose feed rows and Merkle nodes were made elsewhere (by
         `FeedLog` in the catch-up's preparing process); the log's compact range held here is then
@@ -93,24 +93,24 @@ class ViewWriter:
         # preparing process makes the next chunk (the rows, and their order, are the same).
         self.pending.flush(c)
 
-    def project(self, c: Cursor, e: Applied) -> None:
+    def project(self, c: SqlCursor, e: Applied) -> None:
         """The rows of the views other than the feed and the Merkle log."""
         handler = self.handlers.get(e.type)
         if handler is not None:
             handler(c, e)
 
-    def index_and_seal(self, c: Cursor, e: Applied, leaf_index: int) -> None:
+    def index_and_seal(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """The event's feed row, and its leaf appended to the Merkle log."""
         self.log.index_and_seal(c, e, leaf_index)
 
-    def execute(self, c: Cursor, sql: str, parameters: tuple[Any, ...]) -> Any:
+    def execute(self, c: SqlCursor, sql: str, parameters: tuple[Any, ...]) -> Any:
         """Run a statement of the rare events (sources, metrics, keys) after what is pending."""
         self.pending.flush(c)
         return c.execute(sql, parameters)
 
     # Sources
 
-    def source_registered(self, c: Cursor, e: Applied) -> None:
+    def source_registered(self, c: SqlCursor, e: Applied) -> None:
         d = e.data
         self.execute(
             c,
@@ -128,7 +128,7 @@ class ViewWriter:
             ),
         )
 
-    def source_updated(self, c: Cursor, e: Applied) -> None:
+    def source_updated(self, c: SqlCursor, e: Applied) -> None:
         fields = e.data["fields"]
         for name in ("name", "kind", "url"):
             if name in fields:
@@ -137,7 +137,7 @@ class ViewWriter:
                 )
         self.execute(c, "UPDATE sources SET version=? WHERE stream=?", (e.version, e.stream))
 
-    def source_rated(self, c: Cursor, e: Applied) -> None:
+    def source_rated(self, c: SqlCursor, e: Applied) -> None:
         reliability = e.data["reliability"]
         self.execute(
             c,
@@ -157,7 +157,7 @@ class ViewWriter:
 
     # Metrics
 
-    def metric_defined(self, c: Cursor, e: Applied) -> None:
+    def metric_defined(self, c: SqlCursor, e: Applied) -> None:
         d = e.data
         # Pending like the hot rows (written before any statement on `metrics`): a
         # store of many metrics defines them in a row.
@@ -178,7 +178,7 @@ class ViewWriter:
         self.keeper.defined(d["slug"])
         self.keeper.refresh(c, d["slug"], e.position, e.recorded_at)
 
-    def metric_updated(self, c: Cursor, e: Applied) -> None:
+    def metric_updated(self, c: SqlCursor, e: Applied) -> None:
         fields = e.data["fields"]
         for name in ("name", "description"):
             if name in fields:
@@ -189,23 +189,23 @@ class ViewWriter:
 
     # Claims
 
-    def claim_recorded(self, c: Cursor, e: Applied) -> None:
+    def claim_recorded(self, c: SqlCursor, e: Applied) -> None:
         state = recorded_state(e.stream, e.version, e.recorded_at, e.actor, e.data)
         self.put_claim(c, e, state, e.position)
 
-    def claim_corrected(self, c: Cursor, e: Applied) -> None:
+    def claim_corrected(self, c: SqlCursor, e: Applied) -> None:
         self.change_claim(c, e, dict(e.data["changes"]))
 
-    def claim_retracted(self, c: Cursor, e: Applied) -> None:
+    def claim_retracted(self, c: SqlCursor, e: Applied) -> None:
         self.change_claim(c, e, {"status": RETRACTED})
 
-    def claim_reinstated(self, c: Cursor, e: Applied) -> None:
+    def claim_reinstated(self, c: SqlCursor, e: Applied) -> None:
         self.change_claim(c, e, {"status": ACTIVE})
 
-    def claim_assessed(self, c: Cursor, e: Applied) -> None:
+    def claim_assessed(self, c: SqlCursor, e: Applied) -> None:
         self.change_claim(c, e, {"credibility": e.data["credibility"]})
 
-    def change_claim(self, c: Cursor, e: Applied, changes: dict[str, Any]) -> None:
+    def change_claim(self, c: SqlCursor, e: Applied, changes: dict[str, Any]) -> None:
         state_json, recorded_position = self.claim_state(c, e.stream)
         state: ClaimState = loads(state_json)
         state.update(changes)
@@ -215,7 +215,7 @@ class ViewWriter:
 
     def put_claim(
         self,
-        c: Cursor,
+        c: SqlCursor,
         e: Applied,
         state: ClaimState,
         recorded_position: int,
@@ -245,7 +245,7 @@ class ViewWriter:
             c, state["metric"], e.position, e.recorded_at, state, recorded_position, previous
         )
 
-    def claim_state(self, c: Cursor, claim: str) -> tuple[str, int]:
+    def claim_state(self, c: SqlCursor, claim: str) -> tuple[str, int]:
         """The claim's current state (JSON) and recording position: from memory when
         recent, else from the claims view."""
         cached = self.claim_states.get(claim)
@@ -255,7 +255,7 @@ class ViewWriter:
 
     # API keys
 
-    def key_issued(self, c: Cursor, e: Applied) -> None:
+    def key_issued(self, c: SqlCursor, e: Applied) -> None:
         d = e.data
         self.execute(
             c,
@@ -272,7 +272,7 @@ class ViewWriter:
             ),
         )
 
-    def key_revoked(self, c: Cursor, e: Applied) -> None:
+    def key_revoked(self, c: SqlCursor, e: Applied) -> None:
         self.execute(
             c,
             "UPDATE api_keys SET revoked_at=?, version=? WHERE id=?",
@@ -281,7 +281,7 @@ class ViewWriter:
 
     # Estimates
 
-    def finish(self, c: Cursor) -> None:
+    def finish(self, c: SqlCursor) -> None:
         """Write what the batch gathered; called once, before the commit."""
         self.pending.flush(c)
         self.keeper.finish(c)
