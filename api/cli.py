@@ -34,7 +34,7 @@ from domain.estimates import METHODS
 from domain.values import Role
 from projections.log.signing import verify_head
 from projections.store import StoreUnavailable
-from projections.verify.verification import Divergence, verify_store
+from projections.verify import Divergence, verify_store
 
 CLI_ACTOR = "cli"
 console = Console(soft_wrap=True)

@@ -11,9 +11,8 @@ from api.remote_verify import VerifyFailed
 from api.services import Services
 from domain.errors import StoreDisagreesWithLog
 from projections.log.signing import TreeHead
-from projections.verify.replay import Divergence
-from projections.verify.sealed_rebuild import SealedLog, check_before_rebuild
-from projections.verify.signed_heads import record_signed
+from projections.storage.signed_heads import record_signed
+from projections.verify import Divergence, SealedLog, check_before_rebuild
 
 
 def rebuild_views(services: Services, console: Console, errors: Console) -> None:

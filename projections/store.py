@@ -23,12 +23,9 @@ from projections.storage.ledger_views import (
     SQLiteLedgerViews,
     advisory_key,
 )
-from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
-from projections.verify.load_check import LoadCheck
-from projections.verify.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
-
-RECORDER_TOPIC = "projections.runner.subscription:PollingSQLiteApplicationRecorder"
-
+from projections.storage.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
+from projections.storage.sqlite_factory import sqlite_env
+from projections.verify import LoadCheck
 
 # The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.
 VIEWS_NAME = "views"
@@ -81,15 +78,6 @@ def wire_integrity(store: Store) -> None:
     store.signed_heads = SignedHeads(db)
     store.alarm = WriteAlarm(db)
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
-
-
-def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:
-    return {
-        "PERSISTENCE_MODULE": SQLITE_FACTORY,
-        "SQLITE_DBNAME": path,
-        "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
-        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
-    }
 
 
 def views_path_for(events_path: str) -> str:

@@ -24,7 +24,7 @@ from api.responses import (
     TreeHeadPublic,
 )
 from projections.reads.audit_log import OutOfRange
-from projections.verify.signed_heads import record_signed, recorded_already
+from projections.storage.signed_heads import record_signed, recorded_already
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -34,8 +34,8 @@ from eventsourcing.application import Application
 
 from projections.events.event_rows import EventRow, EventRows
 from projections.events.feed_events import FeedEvents, as_feed_event
+from projections.events.prepared_batch import PreparedBatch
 from projections.log.merkle import StoredNode
-from projections.runner.prepared_batch import PreparedBatch
 from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.writer.feed_log import FeedLog

@@ -24,8 +24,8 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
 
 from projections.events.feed_event import Applied
+from projections.events.prepared_batch import PreparedBatch
 from projections.log.merkle import StoredNode
-from projections.runner.prepared_batch import PreparedBatch
 from projections.storage.schema import (
     KEY_COLUMNS,
     VIEW_TABLES,
@@ -378,3 +378,9 @@ def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMA
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for PostgreSQL's advisory locks."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def sqlite_file_of(views: BaseLedgerViews) -> str | None:
+    if not isinstance(views, SQLiteLedgerViews):
+        return None
+    return str(views.datastore.pool.db_name)

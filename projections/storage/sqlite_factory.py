@@ -32,6 +32,8 @@ STATEMENT_CACHE = 256
 # interleaved; 16 KiB did no better). Existing files keep their page size.
 PAGE_SIZE = 8192
 TOPIC = "projections.storage.sqlite_factory:Factory"
+# The ledger's recorder on SQLite: the library's, with a subscription that polls.
+RECORDER_TOPIC = "projections.runner.subscription:PollingSQLiteApplicationRecorder"
 
 
 class CachingConnectionPool(SQLiteConnectionPool):
@@ -75,3 +77,13 @@ class Factory(SQLiteFactory):
             pre_ping=library.pre_ping,
         )
         library.close()
+
+
+def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:
+    """The library's environment for a SQLite file (events or views) of claimledger."""
+    return {
+        "PERSISTENCE_MODULE": TOPIC,
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
+    }

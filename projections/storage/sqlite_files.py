@@ -7,14 +7,6 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from projections.storage.ledger_views import BaseLedgerViews, SQLiteLedgerViews
-
-
-def sqlite_file_of(views: BaseLedgerViews) -> str | None:
-    if not isinstance(views, SQLiteLedgerViews):
-        return None
-    return str(views.datastore.pool.db_name)
-
 
 def sqlite_file_of_events(app: Application[Any]) -> str | None:
     """The file of a SQLite event store (None in memory or on PostgreSQL)."""

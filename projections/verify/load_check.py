@@ -7,7 +7,7 @@ version: one indexed read of the stream's feed rows (`event_index_by_stream`) pe
 Events not projected yet have no sealed leaf and are not compared. On a mismatch the
 write alarm is raised and the command refused (`StoreDisagreesWithLog`).
 
-While the write alarm (`projections.verify.signed_heads.WriteAlarm`) is up, the ledger refuses
+While the write alarm (`projections.storage.signed_heads.WriteAlarm`) is up, the ledger refuses
 every write and `/readyz` answers 503 with its reason.
 """
 
@@ -24,8 +24,8 @@ from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import leaf_hash
 from projections.storage.ledger_views import BaseLedgerViews
+from projections.storage.signed_heads import WriteAlarm
 from projections.verify.replay import describe
-from projections.verify.signed_heads import WriteAlarm
 
 
 class LoadCheck:

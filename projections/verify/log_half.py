@@ -27,8 +27,8 @@ from projections.events.feed_events import FeedEvents, as_feed_event
 from projections.events.stored_events import applied_from_stored
 from projections.log.merkle_levels import MerkleLevels
 from projections.storage.collector import Paused, collector_paused
+from projections.storage.sqlite_factory import sqlite_env
 from projections.storage.sqlite_files import as_uri
-from projections.store import sqlite_env
 from projections.verify.append_only_check import LOG_TABLES, StoredInOrder, log_size
 from projections.verify.replay import REBUILD_BATCH, stored_notifications
 from projections.writer.feed_log import feed_row

@@ -3,7 +3,7 @@
 Before the views are replaced, every stored event is hashed again as the projection
 hashes it (`feed_log.feed_row`, read as `verify`'s log half reads them) and compared, in
 position order, with the log being replaced, and the recomputed log's root at each size
-the server signed (`projections.verify.signed_heads`) with the root it signed then. The first
+the server signed (`projections.storage.signed_heads`) with the root it signed then. The first
 event that no longer hashes to its sealed leaf, a sealed event missing from the store, or
 a signed root that differs stops the rebuild before anything is written.
 

@@ -26,10 +26,9 @@ from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import InMemoryTree, leaf_hash
 from projections.reads.audit_log import MerkleLog
-from projections.storage.ledger_views import BaseLedgerViews, ScratchViews
+from projections.storage.ledger_views import BaseLedgerViews, ScratchViews, sqlite_file_of
 from projections.storage.schema import VIEW_TABLES
 from projections.storage.sql import POSTGRES
-from projections.storage.sqlite_files import sqlite_file_of
 from projections.verify.replay import (
     PAGE,
     Divergence,

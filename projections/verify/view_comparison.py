@@ -13,10 +13,10 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-from projections.storage.ledger_views import BaseLedgerViews
+from projections.storage.ledger_views import BaseLedgerViews, sqlite_file_of
 from projections.storage.schema import KEY_COLUMNS, VIEW_TABLES
 from projections.storage.sql import SqlCursor
-from projections.storage.sqlite_files import as_uri, sqlite_file_of
+from projections.storage.sqlite_files import as_uri
 from projections.verify.replay import Divergence, describe
 
 

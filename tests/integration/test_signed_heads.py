@@ -7,7 +7,7 @@ import pytest
 
 from domain.errors import StoreDisagreesWithLog
 from projections.log.signing import TreeHead
-from projections.verify.signed_heads import SignedHeads, SignedRootChanged, record_signed
+from projections.storage.signed_heads import SignedHeads, SignedRootChanged, record_signed
 
 from .conftest import RunCli, StoreAt, register_sources
 
