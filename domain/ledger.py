@@ -3,7 +3,8 @@
 Each method loads what it needs, asks one aggregate to change, and saves; it returns the
 saved aggregate and the position of the last event written (for `X-Ledger-Position`).
 Commands run concurrently; their saves go through one writer thread that gathers them
-into shared transactions (`domain.group_commit`): the store has one writer anyway, and
+into shared transactions (`projections.storage.group_commit`, handed in by the store as a
+`domain.commits.Committer`): the store has one writer anyway, and
 threads contending for its lock are far slower than a queue in the process. Conflicts
 are caught by the library's optimistic concurrency (a stale version fails to save).
 
@@ -32,6 +33,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 from eventsourcing.utils import Environment, EnvType
 
 from domain.claims import Claim, ClaimFields, claim_field_problems
+from domain.commits import Committer, CommitterFactory
 from domain.errors import (
     AlreadyExists,
     ApiKeyNotFound,
@@ -43,7 +45,6 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from domain.group_commit import GroupCommitter
 from domain.keys import ApiKey, hash_secret, new_secret
 from domain.metrics import Metric, metric_stream
 from domain.sealed_log import SealedLog
@@ -98,14 +99,22 @@ class Ledger(Application[UUID]):
 
     name = "ledger"
 
-    def __init__(self, env: EnvType | None = None, today: Callable[[], date] = utc_today):
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        today: Callable[[], date] = utc_today,
+        committer: CommitterFactory | None = None,
+    ):
         self.today = today
+        self._make_committer = committer
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
         # Checks each aggregate loaded for a command against the log (set by the store).
         self.sealed_log: SealedLog | None = None
         super().__init__(env)
-        self._committer: GroupCommitter | None = GroupCommitter(self._record_events)
+        self._committer: Committer | None = (
+            None if committer is None else committer(self._record_events)
+        )
 
     @property
     def write_path(self) -> WritePath:
@@ -114,17 +123,19 @@ class Ledger(Application[UUID]):
     def set_write_path(self, path: WritePath) -> None:
         """`group` (the default): one writer thread gathers concurrent saves into shared
         transactions. `direct`: each command saves in its own thread, one transaction
-        each (the naive baseline)."""
+        each (the naive baseline). `group` needs the ledger made with a committer."""
         if path not in WRITE_PATHS:
             raise ValueError(f"unknown write path {path!r}; choose group or direct")
+        if path == "group" and self._make_committer is None:
+            raise ValueError("the group write path needs a ledger made with a committer")
         if path == self.write_path:
             return
         if path == "direct":
             committer, self._committer = self._committer, None
             if committer is not None:
                 committer.close()
-        else:
-            self._committer = GroupCommitter(self._record_events)
+        elif self._make_committer is not None:
+            self._committer = self._make_committer(self._record_events)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given environment: settings are read once, at the edge, not here."""

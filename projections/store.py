@@ -17,6 +17,7 @@ from projections.reads.key_records import KeyRecords
 from projections.reads.queries import LedgerQueries
 from projections.runner.batched_runner import BatchedRunner
 from projections.storage.file_modes import private_sqlite_file
+from projections.storage.group_commit import GroupCommitter
 from projections.storage.ledger_views import (
     BaseLedgerViews,
     PostgresLedgerViews,
@@ -96,7 +97,7 @@ def open_sqlite_store(
             if not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 private_sqlite_file(path)
-        ledger = Ledger(env=sqlite_env(events_path, lock_timeout))
+        ledger = Ledger(env=sqlite_env(events_path, lock_timeout), committer=GroupCommitter)
         factory = InfrastructureFactory.construct(env=sqlite_env(views_path, lock_timeout))
         views = factory.tracking_recorder(SQLiteLedgerViews)
     except Exception as error:
@@ -130,7 +131,7 @@ def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
 
 
 def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
-    ledger = Ledger(env=dict(env))
+    ledger = Ledger(env=dict(env), committer=GroupCommitter)
     try:
         factory = InfrastructureFactory.construct(env=Environment(VIEWS_NAME, dict(env)))
         views = factory.tracking_recorder(PostgresLedgerViews)

@@ -24,7 +24,8 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Recording
 
-SaveEvents = Callable[..., list[Recording[Any]]]
+from domain.commits import SaveEvents
+
 MAX_GATHERED = 500
 
 
