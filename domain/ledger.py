@@ -4,9 +4,10 @@ Each method loads what it needs, asks one aggregate to change, and saves; it ret
 saved aggregate and the position of the last event written (for `X-Ledger-Position`).
 Commands run concurrently; their saves go through one writer thread that gathers them
 into shared transactions (`projections.storage.group_commit`, handed in by the store as a
-`domain.commits.Committer`): the store has one writer anyway, and
-threads contending for its lock are far slower than a queue in the process. Conflicts
-are caught by the library's optimistic concurrency (a stale version fails to save).
+`domain.commits.Committer`): the store has one writer anyway, and threads contending for
+its lock are far slower than a queue in the process. A ledger made without a committer
+saves each command directly. Conflicts are caught by the library's optimistic
+concurrency (a stale version fails to save). The claims commands are `ClaimCommands`'s.
 
 `set_write_path("direct")` turns the writer off: each command then calls the library's
 `save()` in its own thread, one transaction each. That is the naive baseline the
