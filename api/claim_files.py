@@ -22,8 +22,8 @@ from api.requests import RecordClaimRequest
 from domain.claims import Claim, ClaimFields
 from domain.errors import AlreadyExists, DomainError
 from domain.ledger import Ledger
-from projections.queries import ClaimFilters, LedgerQueries
-from projections.view_writer import Applied
+from projections.events.feed_event import Applied
+from projections.reads.queries import ClaimFilters, LedgerQueries
 
 # What the server assigns to a claim: an exported claim carries them, an import drops them.
 SERVER_ASSIGNED = ("id", "origin", "status", "credibility", "version", "recorded_at", "recorded_by")

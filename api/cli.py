@@ -32,9 +32,9 @@ from api.times import parse_known_at, parse_valid_at
 from domain.errors import DomainError
 from domain.estimates import METHODS
 from domain.values import Role
-from projections.signing import verify_head
+from projections.log.signing import verify_head
 from projections.store import StoreUnavailable
-from projections.verification import Divergence, verify_store
+from projections.verify import Divergence, verify_store
 
 CLI_ACTOR = "cli"
 console = Console(soft_wrap=True)

@@ -146,7 +146,7 @@ async def key_read(
     services: Services, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """A read of the event store's record of a key: in line where it never waits for a
-    connection (`projections.key_records`), in the threadpool otherwise."""
+    connection (`projections.reads.key_records`), in the threadpool otherwise."""
     if services.store.keys.in_line:
         return read(*args, **kwargs)
     return await run_in_threadpool(read, *args, **kwargs)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.estimates import ExplanationLine
-from projections.queries import LedgerQueries
+from projections.reads.queries import LedgerQueries
 
 
 def print_estimate(

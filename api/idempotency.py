@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.deps import Principal
 from api.services import Services
-from projections.idempotency import Remembered
+from projections.reads.idempotency import Remembered
 
 REPLAYED_HEADERS = ("content-type", "location", "etag", "x-ledger-position")
 # The namespace of streams created under an Idempotency-Key (a fixed, random UUID).

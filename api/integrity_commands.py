@@ -1,5 +1,5 @@
 """The CLI's part in keeping the log honest (§6, decision 0013): `rebuild` replays every
-view from position 0 without laundering an edit (`projections.sealed_rebuild`), and a
+view from position 0 without laundering an edit (`projections.verify.sealed_rebuild`), and a
 `verify` that passes records its head and clears the write alarm."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from rich.progress import Progress
 from api.remote_verify import VerifyFailed
 from api.services import Services
 from domain.errors import StoreDisagreesWithLog
-from projections.replay import Divergence
-from projections.sealed_rebuild import SealedLog, check_before_rebuild
-from projections.signed_heads import record_signed
-from projections.signing import TreeHead
+from projections.log.signing import TreeHead
+from projections.storage.signed_heads import record_signed
+from projections.verify import Divergence, SealedLog, check_before_rebuild
 
 
 def rebuild_views(services: Services, console: Console, errors: Console) -> None:

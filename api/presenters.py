@@ -15,7 +15,7 @@ from api.responses import (
     MetricPublic,
     SourcePublic,
 )
-from projections.queries import EstimateAnswer, Row
+from projections.reads.queries import EstimateAnswer, Row
 
 JSON = "application/json"
 

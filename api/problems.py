@@ -24,8 +24,8 @@ from domain.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from projections.estimate_pages import BadCursor
-from projections.idempotency import KeyInFlight, KeyReused
+from projections.reads.estimate_pages import BadCursor
+from projections.reads.idempotency import KeyInFlight, KeyReused
 from projections.store_health import StorageRefused, refusal_of
 
 # How long a client waits before retrying a request the store refused; /readyz stays 503

@@ -20,12 +20,12 @@ import httpx
 from eventsourcing.persistence import InfrastructureFactory
 from rich.console import Console
 
-from projections.claim_state import canonical_bytes, leaf_hash
-from projections.ledger_views import LedgerViews
-from projections.merkle import InMemoryTree, verify_consistency, verify_inclusion
-from projections.signing import TreeHead, verify_head
-from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
-from projections.view_writer import Applied
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import InMemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from projections.log.signing import TreeHead, verify_head
+from projections.storage.ledger_views import SQLiteLedgerViews
+from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
 
 PAGE = 1000
 
@@ -124,9 +124,9 @@ def read_feed(client: httpx.Client, tree_size: int) -> tuple[list[Applied], InMe
                     record.data,
                 )
             )
-            if leaf != event["leaf_hash"]:
+            if leaf.hex() != event["leaf_hash"]:
                 raise VerifyFailed(f"{where}: the event's fields do not hash to its leaf_hash")
-            tree.append(bytes.fromhex(leaf))
+            tree.append(leaf)
             records.append(record)
         after = page["next_after"]
     if len(tree) < tree_size:
@@ -199,18 +199,18 @@ def check_estimates(client: httpx.Client, records: list[Applied]) -> None:
     views.datastore.close()
 
 
-def in_memory_views() -> LedgerViews:
+def in_memory_views() -> SQLiteLedgerViews:
     name = f"file:remote-verify-{uuid4().hex}?mode=memory&cache=shared"
     factory = InfrastructureFactory.construct(
         env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": name}
     )
-    views = factory.tracking_recorder(LedgerViews)
-    assert isinstance(views, LedgerViews)
+    views = factory.tracking_recorder(SQLiteLedgerViews)
+    assert isinstance(views, SQLiteLedgerViews)
     return views
 
 
-def views_metrics(views: LedgerViews) -> list[dict[str, Any]]:
-    from projections.queries import LedgerQueries
+def views_metrics(views: SQLiteLedgerViews) -> list[dict[str, Any]]:
+    from projections.reads.queries import LedgerQueries
 
     result = []
     for metric in LedgerQueries(views).metrics(None, 10**9).items:

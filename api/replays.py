@@ -18,12 +18,13 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.claims import Claim, ClaimFields
 from domain.errors import ClaimNotFound, NotFound
-from domain.ledger import INITIAL_RATING, Ledger, Saved
+from domain.ledger import INITIAL_RATING, Ledger
 from domain.metrics import Metric, metric_stream
+from domain.saved import Saved
 from domain.sources import Source
 from domain.values import Reliability
-from projections.event_positions import position_of
-from projections.idempotency import KeyReused
+from projections.events.event_positions import position_of
+from projections.reads.idempotency import KeyReused
 
 REPLAYED = {"Idempotent-Replayed": "true"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.settings import Settings
-from projections.audit_log import MerkleLog
-from projections.signing import TreeHeadSigner, load_or_create_key
+from projections.log.signing import TreeHeadSigner, load_or_create_key
+from projections.reads.audit_log import MerkleLog
 from projections.store import Store, open_postgres_store, open_sqlite_store
 
 

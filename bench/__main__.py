@@ -35,7 +35,7 @@ from bench.report import (
     table,
 )
 from bench.stats import median
-from projections.verify_fast_path import PARALLEL_FROM
+from projections.verify.verify_fast_path import PARALLEL_FROM
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"

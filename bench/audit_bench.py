@@ -52,17 +52,17 @@ from bench.stats import median, percentile
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
 from domain.values import Qualifier, Reliability
-from projections.audit_log import MerkleLog
-from projections.claim_state import canonical_bytes, leaf_hash
-from projections.merkle import InMemoryTree
+from projections.events.feed_event import Applied
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import InMemoryTree, leaf_hash
+from projections.reads.audit_log import MerkleLog
 from projections.store import open_sqlite_store
-from projections.verification import (
+from projections.verify.verification import (
     check_in_write_order,
     compare_views,
     private_rebuild,
     verify_log,
 )
-from projections.view_writer import Applied
 
 Say = Callable[[str], None]
 ACTOR = "bench"

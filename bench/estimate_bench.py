@@ -29,7 +29,7 @@ from bench.audit_bench import METRICS, SOURCES, claim_fields
 from domain.estimates import ClaimAsKnown
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text
-from projections.claim_state import ClaimState, as_known
+from projections.writer.claim_state import ClaimState, as_known
 
 # ("new", state, position) | ("change", state, position, previous) | ("rate", origin, grade)
 Event = tuple[Any, ...]

@@ -45,8 +45,9 @@ from api.requests import RecordClaimRequest
 from bench.http_bench import Stopping, claim, copy_store, issue_contributor_key, prepared_store
 from bench.http_load import Phase, post_json, run_phase
 from bench.server import Server, claimledger_command
+from domain.claim_commands import new_claim
 from domain.claims import ClaimFields
-from domain.ledger import Ledger, new_claim
+from domain.ledger import Ledger
 from projections.store import open_sqlite_store
 
 Say = Callable[[str], None]

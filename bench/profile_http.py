@@ -33,13 +33,19 @@ from bench.server import Server
 
 GROUPS = (
     # (label, any frame whose name contains one of these marks the sample)
-    ("commit wait / writer thread", ("_commit (domain/group_commit.py)", "_run (domain/")),
+    (
+        "commit wait / writer thread",
+        (
+            "_commit (projections/storage/group_commit.py)",
+            "_run (projections/storage/group_commit.py)",
+        ),
+    ),
     ("ledger.save (library + SQLite)", ("save (eventsourcing/application.py)",)),
     ("aggregate load (repository.get)", ("get (eventsourcing/application.py)",)),
     ("key lookup", ("authenticate (api/deps.py)",)),
     ("request validation (pydantic)", ("request_body_to_args", "_validate_inputs")),
     ("response (model + JSON)", ("json_response (api/presenters.py)", "serialize_response")),
-    ("projection runner", ("projections/runner.py",)),
+    ("projection runner", ("projections/runner/batched_runner.py",)),
     ("uvicorn / HTTP parsing", ("uvicorn/protocols",)),
     ("threadpool hop (anyio)", ("anyio/",)),
 )

@@ -3,9 +3,11 @@
 Each method loads what it needs, asks one aggregate to change, and saves; it returns the
 saved aggregate and the position of the last event written (for `X-Ledger-Position`).
 Commands run concurrently; their saves go through one writer thread that gathers them
-into shared transactions (`domain.group_commit`): the store has one writer anyway, and
-threads contending for its lock are far slower than a queue in the process. Conflicts
-are caught by the library's optimistic concurrency (a stale version fails to save).
+into shared transactions (`projections.storage.group_commit`, handed in by the store as a
+`domain.commits.Committer`): the store has one writer anyway, and threads contending for
+its lock are far slower than a queue in the process. A ledger made without a committer
+saves each command directly. Conflicts are caught by the library's optimistic
+concurrency (a stale version fails to save). The claims commands are `ClaimCommands`'s.
 
 `set_write_path("direct")` turns the writer off: each command then calls the library's
 `save()` in its own thread, one transaction each. That is the naive baseline the
@@ -14,11 +16,10 @@ benchmark measures group commit against (`CLAIMLEDGER_WRITE_PATH=direct`).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from eventsourcing.application import (
@@ -31,26 +32,24 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
-from domain.claims import Claim, ClaimFields, claim_field_problems
+from domain.claim_commands import ClaimCommands
+from domain.commits import Committer, CommitterFactory
 from domain.errors import (
     AlreadyExists,
     ApiKeyNotFound,
-    ClaimNotFound,
     MetricNotFound,
     NotFound,
     SourceNotFound,
     StoreDisagreesWithLog,
-    ValidationFailed,
     VersionMismatch,
 )
-from domain.group_commit import GroupCommitter
 from domain.keys import ApiKey, hash_secret, new_secret
 from domain.metrics import Metric, metric_stream
+from domain.saved import Saved, TAggregate, check_version
 from domain.sealed_log import SealedLog
 from domain.sources import Source, source_stream
 from domain.values import Reliability, Role
 
-TAggregate = TypeVar("TAggregate", bound=Aggregate)
 WritePath = Literal["group", "direct"]
 WRITE_PATHS: tuple[WritePath, ...] = ("group", "direct")
 # The reason of a rating given with a source's registration, in the same transaction.
@@ -69,23 +68,9 @@ class DateAsISO(Transcoding):
 
 
 @dataclass(frozen=True)
-class Saved(Generic[TAggregate]):
-    """An aggregate as saved, and the position of the last event written."""
-
-    aggregate: TAggregate
-    position: int
-
-
-@dataclass(frozen=True)
 class IssuedKey:
     key: ApiKey
     secret: str
-    position: int
-
-
-@dataclass(frozen=True)
-class RecordedClaims:
-    claims: list[Claim]
     position: int
 
 
@@ -93,19 +78,27 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class Ledger(Application[UUID]):
+class Ledger(ClaimCommands, Application[UUID]):
     """Commands over sources, metrics, claims and API keys."""
 
     name = "ledger"
 
-    def __init__(self, env: EnvType | None = None, today: Callable[[], date] = utc_today):
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        today: Callable[[], date] = utc_today,
+        committer: CommitterFactory | None = None,
+    ):
         self.today = today
+        self._make_committer = committer
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
         # Checks each aggregate loaded for a command against the log (set by the store).
         self.sealed_log: SealedLog | None = None
         super().__init__(env)
-        self._committer: GroupCommitter | None = GroupCommitter(self._record_events)
+        self._committer: Committer | None = (
+            None if committer is None else committer(self._record_events)
+        )
 
     @property
     def write_path(self) -> WritePath:
@@ -114,17 +107,19 @@ class Ledger(Application[UUID]):
     def set_write_path(self, path: WritePath) -> None:
         """`group` (the default): one writer thread gathers concurrent saves into shared
         transactions. `direct`: each command saves in its own thread, one transaction
-        each (the naive baseline)."""
+        each (the naive baseline). `group` needs the ledger made with a committer."""
         if path not in WRITE_PATHS:
             raise ValueError(f"unknown write path {path!r}; choose group or direct")
+        if path == "group" and self._make_committer is None:
+            raise ValueError("the group write path needs a ledger made with a committer")
         if path == self.write_path:
             return
         if path == "direct":
             committer, self._committer = self._committer, None
             if committer is not None:
                 committer.close()
-        else:
-            self._committer = GroupCommitter(self._record_events)
+        elif self._make_committer is not None:
+            self._committer = self._make_committer(self._record_events)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given environment: settings are read once, at the edge, not here."""
@@ -197,135 +192,6 @@ class Ledger(Application[UUID]):
     def get_metric(self, slug: str) -> Metric:
         return self._get(Metric, metric_stream(slug), MetricNotFound(slug), None)
 
-    # Claims
-
-    def record_claim(
-        self, fields: ClaimFields, actor: str, claim_id: UUID | None = None
-    ) -> Saved[Claim]:
-        """Record one reported claim (with the given id, if any: `AlreadyExists` when it
-        is taken)."""
-        ids = None if claim_id is None else [claim_id]
-        recorded = self.record_claims([fields], actor, batch=False, ids=ids)
-        return Saved(recorded.claims[0], recorded.position)
-
-    async def record_claim_async(
-        self, fields: ClaimFields, actor: str, claim_id: UUID | None = None
-    ) -> Saved[Claim]:
-        """Record one reported claim, from an event loop: checked and built in the loop's
-        thread, then the commit is awaited rather than waited for in a worker thread.
-        When the check would read the store (a metric or source not seen yet), or on the
-        direct write path, the whole command runs in a worker thread instead."""
-        committer = self._committer
-        if committer is None or not self._checks_are_cached(fields):
-            return await asyncio.to_thread(self.record_claim, fields, actor, claim_id)
-        self._refuse_if_alarmed()
-        ids = None if claim_id is None else [claim_id]
-        (claim,) = self._new_claims([fields], actor, batch=False, ids=ids)
-        try:
-            position = await committer.submit_async(claim.collect_events())
-        except IntegrityError:
-            if claim_id is not None:
-                raise AlreadyExists("claim", str(claim_id)) from None
-            # a new claim's random id taken: as `_save` answers it
-            current: Aggregate = await asyncio.to_thread(self.repository.get, claim.id)
-            raise VersionMismatch(claim.version - 1, current.version) from None
-        return Saved(claim, position)
-
-    def record_claims(
-        self,
-        batch_fields: Sequence[ClaimFields],
-        actor: str,
-        batch: bool = True,
-        ids: Sequence[UUID] | None = None,
-    ) -> RecordedClaims:
-        """Record many claims in one transaction: all of them, or none. With `ids` (one
-        per claim), the claims get those ids, and a batch of which any id is taken
-        raises `AlreadyExists` and records nothing."""
-        claims = self._new_claims(batch_fields, actor, batch, ids)
-        if ids is None:
-            return RecordedClaims(claims, self._save(*claims))
-        try:
-            return RecordedClaims(claims, self._commit(*claims))
-        except IntegrityError:
-            named = str(ids[0]) if len(ids) == 1 else f"one of {len(ids)} ids"
-            raise AlreadyExists("claim", named) from None
-
-    def _new_claims(
-        self,
-        batch_fields: Sequence[ClaimFields],
-        actor: str,
-        batch: bool,
-        ids: Sequence[UUID] | None = None,
-    ) -> list[Claim]:
-        if not batch_fields:
-            raise ValidationFailed([("", "a batch needs at least one claim")])
-        units: dict[str, str | None] = {}
-        known_sources: dict[str, bool] = {}
-        problems: list[tuple[str, str]] = []
-        for index, fields in enumerate(batch_fields):
-            prefix = f"{index}." if batch else ""
-            problems += self._claim_problems(fields, units, known_sources, prefix)
-        if problems:
-            raise ValidationFailed(problems)
-        if ids is None:
-            return [new_claim(fields, actor) for fields in batch_fields]
-        if len(ids) != len(batch_fields):
-            raise ValueError("one id per claim")
-        return [new_claim(f, actor, i) for f, i in zip(batch_fields, ids, strict=True)]
-
-    def _checks_are_cached(self, fields: ClaimFields) -> bool:
-        """Checking these fields reads nothing from the store (their metric and sources
-        have been seen)."""
-        return fields.metric in self._known_units and all(
-            slug in self._known_sources for slug in fields.source_ids()
-        )
-
-    def correct_claim(
-        self,
-        claim_id: UUID,
-        changes: dict[str, Any],
-        reason: str,
-        expected_version: int | None,
-        actor: str,
-    ) -> Saved[Claim]:
-        """Fix a data-entry mistake in a claim."""
-        claim = self.get_claim(claim_id)
-        check_version(claim, expected_version)
-        corrected = claim.fields.with_changes(changes)
-        problems = self._claim_problems(corrected, {}, {}, "changes.")
-        if problems:
-            raise ValidationFailed(problems)
-        claim.correct(changes, actor=actor, reason=reason)
-        return Saved(claim, self._save(claim))
-
-    def retract_claim(
-        self, claim_id: UUID, reason: str, expected_version: int | None, actor: str
-    ) -> Saved[Claim]:
-        """Record that the source withdrew the claim."""
-        return self._change_claim(claim_id, expected_version, lambda c: c.retract(actor, reason))
-
-    def reinstate_claim(
-        self, claim_id: UUID, reason: str, expected_version: int | None, actor: str
-    ) -> Saved[Claim]:
-        """Undo a retraction."""
-        return self._change_claim(claim_id, expected_version, lambda c: c.reinstate(actor, reason))
-
-    def assess_claim(
-        self,
-        claim_id: UUID,
-        credibility: int,
-        note: str | None,
-        expected_version: int | None,
-        actor: str,
-    ) -> Saved[Claim]:
-        """Grade a claim's credibility."""
-        return self._change_claim(
-            claim_id, expected_version, lambda c: c.assess(credibility, note, actor)
-        )
-
-    def get_claim(self, claim_id: UUID, version: int | None = None) -> Claim:
-        return self._get(Claim, claim_id, ClaimNotFound(str(claim_id)), version)
-
     # API keys
 
     def issue_key(self, name: str, role: Role, actor: str, key_id: UUID | None = None) -> IssuedKey:
@@ -358,58 +224,6 @@ class Ledger(Application[UUID]):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
-
-    def _change_claim(
-        self, claim_id: UUID, expected_version: int | None, change: Callable[[Claim], None]
-    ) -> Saved[Claim]:
-        claim = self.get_claim(claim_id)
-        check_version(claim, expected_version)
-        change(claim)
-        return Saved(claim, self._save(claim))
-
-    def _claim_problems(
-        self,
-        fields: ClaimFields,
-        units: dict[str, str | None],
-        known_sources: dict[str, bool],
-        prefix: str,
-    ) -> list[tuple[str, str]]:
-        if fields.metric not in units:
-            units[fields.metric] = self._unit_of(fields.metric)
-        unit = units[fields.metric]
-        problems = claim_field_problems(fields, unit or "", self.today(), prefix)
-        if unit is None:
-            problems.append((prefix + "metric", f"unknown metric {fields.metric!r}"))
-        names = ["reported_by"] + [f"attributed_to.{i}" for i in range(len(fields.attributed_to))]
-        for name, slug in zip(names, fields.source_ids(), strict=True):
-            if slug not in known_sources:
-                known_sources[slug] = self._source_exists(slug)
-            if not known_sources[slug]:
-                problems.append((prefix + name, f"unknown source {slug!r}"))
-        return problems
-
-    def _unit_of(self, slug: str) -> str | None:
-        # Metrics are never deleted and their unit never changes, so a unit once seen
-        # stays true; unknown slugs are not remembered (they may be defined later).
-        if slug in self._known_units:
-            return self._known_units[slug]
-        try:
-            unit = self.get_metric(slug).unit
-        except MetricNotFound:
-            return None
-        self._known_units[slug] = unit
-        return unit
-
-    def _source_exists(self, slug: str) -> bool:
-        # Sources are never deleted: only their existence is remembered.
-        if slug in self._known_sources:
-            return True
-        try:
-            self.get_source(slug)
-        except SourceNotFound:
-            return False
-        self._known_sources.add(slug)
-        return True
 
     def _get(
         self,
@@ -492,32 +306,3 @@ def checked_against(sealed: SealedLog) -> Any:
         return project_aggregate(aggregate, loaded)
 
     return project
-
-
-def check_version(aggregate: Aggregate, expected: int | None) -> None:
-    if expected is not None and expected != aggregate.version:
-        raise VersionMismatch(expected, aggregate.version)
-
-
-def new_claim(fields: ClaimFields, actor: str, claim_id: UUID | None = None) -> Claim:
-    """A new claim; with `claim_id`, under that id rather than a random one."""
-    recorded: dict[str, Any] = dict(
-        metric=fields.metric,
-        value=fields.value,
-        qualifier=fields.qualifier.value,
-        value_high=fields.value_high,
-        as_of=fields.as_of,
-        period_start=fields.period_start,
-        reported_by=fields.reported_by,
-        attributed_to=list(fields.attributed_to),
-        published_at=fields.published_at,
-        url=fields.url,
-        quote=fields.quote,
-        note=fields.note,
-        actor=actor,
-        reason=None,
-    )
-    if claim_id is None:
-        return Claim(**recorded)
-    # The library's own constructor for a created event with a chosen id.
-    return Claim._create(Claim.Recorded, id=claim_id, **recorded)  # type: ignore[attr-defined]

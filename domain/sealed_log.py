@@ -1,5 +1,5 @@
 """What the ledger asks of the log that sealed its events (§6), without knowing how the
-log is stored: the projections implement it (`projections.load_check`)."""
+log is stored: the projections implement it (`projections.verify.load_check`)."""
 
 from __future__ import annotations
 

@@ -12,23 +12,21 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from domain.ledger import Ledger
-from projections.file_modes import private_sqlite_file
-from projections.idempotency import IdempotencyStore
-from projections.key_records import KeyRecords
-from projections.ledger_views import (
+from projections.reads.idempotency import IdempotencyStore
+from projections.reads.key_records import KeyRecords
+from projections.reads.queries import LedgerQueries
+from projections.runner.batched_runner import BatchedRunner
+from projections.storage.file_modes import private_sqlite_file
+from projections.storage.group_commit import GroupCommitter
+from projections.storage.ledger_views import (
     BaseLedgerViews,
-    LedgerViews,
     PostgresLedgerViews,
+    SQLiteLedgerViews,
     advisory_key,
 )
-from projections.load_check import LoadCheck
-from projections.queries import LedgerQueries
-from projections.runner import ProjectionRunner
-from projections.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
-from projections.sqlite_factory import TOPIC as SQLITE_FACTORY
-
-RECORDER_TOPIC = "projections.subscription:PollingSQLiteApplicationRecorder"
-
+from projections.storage.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
+from projections.storage.sqlite_factory import sqlite_env
+from projections.verify import LoadCheck
 
 # The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.
 VIEWS_NAME = "views"
@@ -44,7 +42,7 @@ class Store:
     ledger: Ledger
     views: BaseLedgerViews
     queries: LedgerQueries
-    runner: ProjectionRunner
+    runner: BatchedRunner
     idempotency: IdempotencyStore
     keys: KeyRecords
     paths: tuple[str, str] = field(default=("", ""))
@@ -83,15 +81,6 @@ def wire_integrity(store: Store) -> None:
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
 
 
-def sqlite_env(path: str, lock_timeout: int) -> dict[str, str]:
-    return {
-        "PERSISTENCE_MODULE": SQLITE_FACTORY,
-        "SQLITE_DBNAME": path,
-        "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
-        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
-    }
-
-
 def views_path_for(events_path: str) -> str:
     """The views live beside the events: `ledger.db` → `ledger.views.db`."""
     path = Path(events_path)
@@ -108,17 +97,17 @@ def open_sqlite_store(
             if not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 private_sqlite_file(path)
-        ledger = Ledger(env=sqlite_env(events_path, lock_timeout))
+        ledger = Ledger(env=sqlite_env(events_path, lock_timeout), committer=GroupCommitter)
         factory = InfrastructureFactory.construct(env=sqlite_env(views_path, lock_timeout))
-        views = factory.tracking_recorder(LedgerViews)
+        views = factory.tracking_recorder(SQLiteLedgerViews)
     except Exception as error:
         raise StoreUnavailable(f"cannot open the store at {events_path}: {error}") from error
-    assert isinstance(views, LedgerViews)
+    assert isinstance(views, SQLiteLedgerViews)
     return Store(
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=ProjectionRunner(ledger, views),
+        runner=BatchedRunner(ledger, views),
         idempotency=IdempotencyStore(views),
         keys=KeyRecords(ledger, None if events_path.startswith("file:") else events_path),
         paths=(events_path, views_path),
@@ -142,7 +131,7 @@ def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
 
 
 def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
-    ledger = Ledger(env=dict(env))
+    ledger = Ledger(env=dict(env), committer=GroupCommitter)
     try:
         factory = InfrastructureFactory.construct(env=Environment(VIEWS_NAME, dict(env)))
         views = factory.tracking_recorder(PostgresLedgerViews)
@@ -155,7 +144,7 @@ def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=ProjectionRunner(ledger, views),
+        runner=BatchedRunner(ledger, views),
         idempotency=idempotency,
         keys=KeyRecords(ledger),
         paths=(description, description),

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from projections.ledger_views import PostgresLedgerViews
+from projections.storage.ledger_views import PostgresLedgerViews
 from projections.store import Store
 
 DISK_FULL = "disk full"

@@ -34,9 +34,9 @@ from api.responses import (
 from domain.claims import Claim
 from domain.errors import AlreadyExists, ClaimNotFound
 from domain.event_data import rfc3339
-from domain.ledger import Saved
+from domain.saved import Saved
 from domain.values import ClaimStatus
-from projections.queries import ClaimFilters
+from projections.reads.queries import ClaimFilters
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 

@@ -23,8 +23,8 @@ from api.responses import (
     PublicKeyPublic,
     TreeHeadPublic,
 )
-from projections.audit_log import OutOfRange
-from projections.signed_heads import record_signed, recorded_already
+from projections.reads.audit_log import OutOfRange
+from projections.storage.signed_heads import record_signed, recorded_already
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

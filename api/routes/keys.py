@@ -17,7 +17,7 @@ from api.services import Services
 from domain.errors import AlreadyExists, ApiKeyNotFound
 from domain.event_data import rfc3339
 from domain.values import Role
-from projections.idempotency import KeyReused, Remembered
+from projections.reads.idempotency import KeyReused, Remembered
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 ISSUE_ROUTE = "POST /v1/keys"

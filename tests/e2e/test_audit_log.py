@@ -2,7 +2,7 @@
 `claimledger verify --url` against the real server and against servers that lie.
 
 Everything a client checks here is recomputed from the wire with hashlib, json and
-`cryptography` alone; only the RFC 9162 proof verifiers come from projections.merkle.
+`cryptography` alone; only the RFC 9162 proof verifiers come from projections.log.merkle.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from projections.merkle import verify_consistency, verify_inclusion
+from projections.log.merkle import verify_consistency, verify_inclusion
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from projections.queries import ClaimFilters
+from projections.reads.queries import ClaimFilters
 from projections.store import open_sqlite_store
 from tests.e2e.support import running_server
 

@@ -26,7 +26,7 @@ from api.services import open_store
 from api.settings import Settings
 from domain.claims import Claim
 from domain.values import Reliability
-from projections.idempotency import ABANDONED_AFTER_SECONDS
+from projections.reads.idempotency import ABANDONED_AFTER_SECONDS
 from projections.store import Store
 from tests.conftest import STORES
 from tests.e2e.conftest import store_settings
@@ -197,7 +197,7 @@ def test_a_longer_batch_under_the_key_of_a_stored_one_is_refused(crashed: Crashe
 
 
 def name_of_a_process_that_ended() -> str:
-    code = "from projections.process_liveness import this_process as p; print(p())"
+    code = "from projections.reads.process_liveness import this_process as p; print(p())"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 

@@ -18,7 +18,7 @@ import pytest
 from api.demo import load_demo
 from domain.claims import ClaimFields
 from domain.values import Qualifier
-from projections.sealed_rebuild import SealedLog
+from projections.verify.sealed_rebuild import SealedLog
 from tests.integration.conftest import (  # the fixtures, used by name
     ACTOR,
     CLI,

@@ -25,8 +25,9 @@ from api.settings import Settings
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
 from domain.values import Qualifier
+from projections.storage.group_commit import GroupCommitter
 from projections.store import Store, sqlite_env
-from projections.verification import rebuild_in_memory
+from projections.verify.verification import rebuild_in_memory
 from tests.conftest import STORES
 
 ACTOR = "integration-test"
@@ -106,7 +107,7 @@ class StoreAt:
 
     def ledger(self) -> Ledger:
         """Another ledger application on the same event store."""
-        return Ledger(env=self.ledger_env())
+        return Ledger(env=self.ledger_env(), committer=GroupCommitter)
 
 
 @pytest.fixture

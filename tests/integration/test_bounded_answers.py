@@ -19,9 +19,9 @@ import pytest
 from domain.estimates import METHODS, Estimate, ExplanationLine
 from domain.event_data import rfc3339
 from domain.values import Credibility, Reliability
-from projections.claim_state import as_known
-from projections.queries import BadCursor
+from projections.reads.queries import BadCursor
 from projections.store import Store
+from projections.writer.claim_state import as_known
 
 from .conftest import ACTOR, claim, define_metrics, register_sources
 

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.claim_state import dumps, origin_of
-from projections.claims_check import CLAIMS_AS_LAST_VERSIONS
-from projections.schema import CREATE_STATEMENTS
+from projections.log.canonical import dumps
+from projections.storage.schema import CREATE_STATEMENTS
+from projections.verify.claims_check import CLAIMS_AS_LAST_VERSIONS
+from projections.writer.claim_state import origin_of
 
 CLAIM = "00000000-0000-0000-0000-000000000001"
 slugs = st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s)

@@ -12,7 +12,7 @@ import pytest
 
 from api.demo import METRICS, PREFIX, SOURCES, load_demo
 from domain.keys import hash_secret, key_id_of
-from projections.queries import ClaimFilters
+from projections.reads.queries import ClaimFilters
 
 from .conftest import ACTOR, CliResult, RunCli, StoreAt
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.demo import load_demo
-from projections.queries import ClaimFilters
+from projections.reads.queries import ClaimFilters
 
 from .conftest import RunCli, StoreAt
 

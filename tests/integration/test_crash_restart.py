@@ -28,10 +28,10 @@ CATCH_UP_SCRIPT = textwrap.dedent(
 
     from api.services import open_store
     from api.settings import Settings
-    from projections.runner import ProjectionRunner
+    from projections.runner.batched_runner import BatchedRunner
 
     store = open_store(Settings(database_url=sys.argv[1]))
-    runner = ProjectionRunner(store.ledger, store.views, batch_size=int(sys.argv[2]))
+    runner = BatchedRunner(store.ledger, store.views, batch_size=int(sys.argv[2]))
     print("catching up from", runner.position, flush=True)
     runner.catch_up()
     print("caught up at", runner.position, flush=True)

@@ -7,9 +7,9 @@ import threading
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from projections.ledger_views import EventAt
-from projections.queries import ClaimFilters
-from projections.runner import ProjectionRunner
+from projections.reads.queries import ClaimFilters
+from projections.runner.batched_runner import BatchedRunner
+from projections.storage.ledger_views import EventAt
 from projections.store import Store
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources
@@ -93,7 +93,7 @@ def test_a_stale_runner_catching_up_resumes_after_the_position_another_runner_ap
     record_many(populated, 200)
     other = store_at.open()
     try:
-        stale = ProjectionRunner(other.ledger, other.views, batch_size=30)
+        stale = BatchedRunner(other.ledger, other.views, batch_size=30)
         populated.runner.catch_up()
         assert stale.catch_up() == populated.ledger.max_position()
         assert other.views.position() == populated.ledger.max_position()
@@ -107,8 +107,8 @@ def test_two_runners_on_one_views_file_racing_to_catch_up_never_apply_an_event_t
     last = record_many(populated, 2000)
     second = store_at.open()  # as another process would
     runners = [
-        ProjectionRunner(populated.ledger, populated.views, batch_size=25),
-        ProjectionRunner(second.ledger, second.views, batch_size=40),
+        BatchedRunner(populated.ledger, populated.views, batch_size=25),
+        BatchedRunner(second.ledger, second.views, batch_size=40),
     ]
     applied = [0, 0]
     failures: list[BaseException] = []

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from projections.idempotency import (
+from projections.reads.idempotency import (
     ABANDONED_AFTER_SECONDS,
     CREATE_STATEMENT,
     RETENTION_SECONDS,
@@ -17,8 +17,8 @@ from projections.idempotency import (
     KeyReused,
     Remembered,
 )
-from projections.process_liveness import this_process
-from projections.schema import create_statements
+from projections.reads.process_liveness import this_process
+from projections.storage.schema import create_statements
 from projections.store import Store
 
 from .conftest import StoreAt
@@ -142,7 +142,7 @@ def name_of_a_process_that_ended() -> str:
         [
             sys.executable,
             "-c",
-            "from projections.process_liveness import this_process as p; print(p())",
+            "from projections.reads.process_liveness import this_process as p; print(p())",
         ],
         capture_output=True,
         text=True,

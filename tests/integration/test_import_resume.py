@@ -11,7 +11,7 @@ import pytest
 
 from api.claim_files import ClaimLine, Imported, import_batch, read_claim_lines
 from api.demo import load_demo
-from projections.queries import ClaimFilters
+from projections.reads.queries import ClaimFilters
 from projections.store import Store
 
 from .conftest import RunCli, StoreAt

@@ -15,10 +15,10 @@ import pytest
 
 from domain.errors import DomainError
 from domain.values import Credibility, Qualifier, Reliability
-from projections import estimate_keeper
-from projections.claim_state import loads
-from projections.estimate_keeper import estimate_summary
+from projections.log.canonical import loads
 from projections.store import Store
+from projections.writer import estimate_keeper
+from projections.writer.estimate_keeper import estimate_summary
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, register_sources
 

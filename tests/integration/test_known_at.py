@@ -14,8 +14,8 @@ from eventsourcing.utils import Environment
 
 from domain.event_data import rfc3339
 from domain.values import Credibility, Reliability
-from projections.ledger_views import BaseLedgerViews, LedgerViews, PostgresLedgerViews
-from projections.queries import LedgerQueries, NotKnownYet
+from projections.reads.queries import LedgerQueries, NotKnownYet
+from projections.storage.ledger_views import BaseLedgerViews, PostgresLedgerViews, SQLiteLedgerViews
 from projections.store import VIEWS_NAME, Store, sqlite_env, views_path_for
 
 from .conftest import ACTOR, StoreAt, claim
@@ -40,7 +40,7 @@ def views_alone(store_at: StoreAt) -> LedgerQueries:
     if store_at.kind == "sqlite":
         views_path = views_path_for(store_at.settings.sqlite_path)
         factory = InfrastructureFactory.construct(env=sqlite_env(views_path, 5))
-        views = factory.tracking_recorder(LedgerViews)
+        views = factory.tracking_recorder(SQLiteLedgerViews)
     else:
         env = Environment(VIEWS_NAME, store_at.settings.postgres_env)
         views = InfrastructureFactory.construct(env=env).tracking_recorder(PostgresLedgerViews)

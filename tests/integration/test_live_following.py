@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from projections import runner as runner_module
+from projections.runner import batched_runner as runner_module
 from projections.store import Store
 
 from .conftest import ACTOR, StoreAt, claim
@@ -73,8 +73,9 @@ def test_a_write_from_another_process_is_picked_up(following: Store, store_at: S
         import json
         import sys
         from domain.ledger import Ledger
+        from projections.storage.group_commit import GroupCommitter
 
-        ledger = Ledger(env=json.loads(sys.argv[1]))
+        ledger = Ledger(env=json.loads(sys.argv[1]), committer=GroupCommitter)
         saved = ledger.define_metric("war/captured", "Captured", "people", None, "child")
         print(saved.position)
         ledger.close()

@@ -1,5 +1,5 @@
 """The log half of `verify`'s fast path reads the stored events with plain sqlite3
-(`projections.event_rows`) and orjson: what it cannot read the library's way goes
+(`projections.events.event_rows`) and orjson: what it cannot read the library's way goes
 through the library's mapper, so a store whose events need the mapper verifies as
 before, and the answer is the one the library's own reading gives."""
 
@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from projections import log_half as log_half_module
 from projections import store as store_module
-from projections.audit_log import MerkleLog
-from projections.replay import as_uri
+from projections.reads.audit_log import MerkleLog
+from projections.storage.sqlite_files import as_uri
 from projections.store import Store, open_sqlite_store
-from projections.verification import Verified
+from projections.verify import log_half as log_half_module
+from projections.verify.verification import Verified
 
 # The verification tests' store, its copies and the two places of the log half.
 from .test_verification import (  # noqa: F401 - fixtures, used by name

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from projections.audit_log import MerkleLog, OutOfRange
-from projections.merkle import EMPTY_ROOT, InMemoryTree, consistency_path, inclusion_path
+from projections.log.merkle import EMPTY_ROOT, InMemoryTree, consistency_path, inclusion_path
+from projections.reads.audit_log import MerkleLog, OutOfRange
 from projections.store import Store
 
 from .conftest import claim, define_metrics, register_sources

@@ -1,4 +1,4 @@
-"""Catching up with a forked preparing process (`projections.prepared_feed`) leaves the
+"""Catching up with a forked preparing process (`projections.runner.prepared_feed`) leaves the
 views exactly as catching up in one process does: from empty views and from views part
 way, across chunk and transaction boundaries, with an event only the library's mapper
 reads, and when the preparing process fails, dies or another runner gets ahead. (SQLite
@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from domain.values import Reliability
-from projections import prepared_feed
-from projections.prepared_feed import CHUNK, PreparedFeed
+from projections.events.stored_events import applied_from_stored
+from projections.runner import prepared_feed
+from projections.runner.prepared_feed import CHUNK, PreparedFeed
 from projections.store import Store, open_sqlite_store
-from projections.stored_events import applied_from_stored
-from projections.view_writer import ViewWriter
+from projections.writer.view_writer import ViewWriter
 
 from .test_verification import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
 
@@ -134,7 +134,7 @@ def test_catching_up_from_views_part_way_continues_the_merkle_log(
     forks: list[PreparedFeed],
     applied_first: int,
 ) -> None:
-    """From any log size the preparing process starts on the stored log's edge."""
+    """From any log size the preparing process starts on the stored log's compact range."""
     views_file = tmp_path / "two.views.db"
     store = caught_up(events_file, views_file, prepare_from=10**9)
     try:
@@ -199,7 +199,7 @@ def test_when_the_preparing_process_fails_the_rest_is_caught_up_in_one_process(
 ) -> None:
     # The fork inherits the patched module: its preparing fails after `after_chunks`.
     monkeypatch.setattr(prepared_feed, "prepare", failing_prepare(after_chunks, how))
-    with caplog.at_level(logging.WARNING, logger="projections.prepared_feed"):
+    with caplog.at_level(logging.WARNING, logger="projections.runner.prepared_feed"):
         views, progress = dump_after_catch_up(
             events_file, tmp_path / "two.views.db", prepare_from=1, batch_size=CHUNK
         )
@@ -222,7 +222,7 @@ def test_a_preparing_process_that_hangs_is_given_up_and_stopped(
     """As one forked while another thread held a lock it then needs would hang."""
     monkeypatch.setattr(prepared_feed, "STALL_SECONDS", 0.5)
     monkeypatch.setattr(prepared_feed, "prepare", slow_after_first(prepared_feed.prepare))
-    with caplog.at_level(logging.WARNING, logger="projections.prepared_feed"):
+    with caplog.at_level(logging.WARNING, logger="projections.runner.prepared_feed"):
         views, progress = dump_after_catch_up(
             events_file, tmp_path / "two.views.db", prepare_from=1
         )
@@ -270,7 +270,7 @@ def test_a_runner_that_may_not_start_processes_catches_up_in_one(
 ) -> None:
     """A runner in a daemonic process (`multiprocessing` refuses it children)."""
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)  # type: ignore[attr-defined]
-    with caplog.at_level(logging.WARNING, logger="projections.prepared_feed"):
+    with caplog.at_level(logging.WARNING, logger="projections.runner.prepared_feed"):
         views, _ = dump_after_catch_up(events_file, tmp_path / "two.views.db", prepare_from=1)
     assert forks == []
     assert views == one_process

@@ -13,7 +13,7 @@ from domain.errors import ClaimNotFound, MetricNotFound
 from domain.keys import hash_secret
 from domain.sources import source_stream
 from domain.values import Reliability, Role
-from projections.queries import BadCursor, ClaimFilters
+from projections.reads.queries import BadCursor, ClaimFilters
 from projections.store import Store
 
 from .conftest import ACTOR, claim

@@ -9,8 +9,8 @@ import pytest
 
 from api.demo import load_demo
 from domain.values import Credibility, Reliability, Role
-from projections.idempotency import Remembered
-from projections.queries import ClaimFilters
+from projections.reads.idempotency import Remembered
+from projections.reads.queries import ClaimFilters
 
 from .conftest import ACTOR, RunCli, StoreAt
 

@@ -10,9 +10,10 @@ from uuid import UUID
 
 import pytest
 
-from projections.claim_state import canonical_bytes, leaf_hash
-from projections.sealed_rebuild import SealedLog
-from projections.stored_events import applied_from_stored
+from projections.events.stored_events import applied_from_stored
+from projections.log.canonical import canonical_bytes
+from projections.log.merkle import leaf_hash
+from projections.verify.sealed_rebuild import SealedLog
 
 from .conftest import RunCli, StoreAt
 from .test_verify_every_store import database, events_table, history, sql, verify
@@ -101,7 +102,7 @@ def test_a_rebuild_refuses_an_event_edited_together_with_its_leaf_in_the_feed(
         e = applied_from_stored(notification, store.ledger.mapper)
         leaf = leaf_hash(
             canonical_bytes(e.stream, e.version, e.type, e.recorded_at, e.actor, e.data)
-        )
+        ).hex()
     finally:
         store.close()
     with database(history, "views") as db:

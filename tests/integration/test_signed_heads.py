@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import StoreDisagreesWithLog
-from projections.signed_heads import SignedHeads, SignedRootChanged, record_signed
-from projections.signing import TreeHead
+from projections.log.signing import TreeHead
+from projections.storage.signed_heads import SignedHeads, SignedRootChanged, record_signed
 
 from .conftest import RunCli, StoreAt, register_sources
 

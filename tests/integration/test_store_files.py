@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from projections.schema import VIEW_TABLES
-from projections.sqlite_factory import PAGE_SIZE
+from projections.storage.schema import VIEW_TABLES
+from projections.storage.sqlite_factory import PAGE_SIZE
 from projections.store import open_sqlite_store, views_path_for
 
 from .conftest import ACTOR, claim, define_metrics, register_sources

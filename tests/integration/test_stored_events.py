@@ -11,17 +11,17 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError, Notification
 
-from projections.event_rows import EventRows
-from projections.feed_events import FeedEvents, as_feed_event
-from projections.store import Store, open_sqlite_store
-from projections.stored_events import (
+from projections.events.event_rows import EventRows
+from projections.events.feed_event import Applied
+from projections.events.feed_events import FeedEvents, as_feed_event
+from projections.events.stored_events import (
     ClassVersions,
     NotPlain,
     applied_from_stored,
     plain_applied,
     plain_event,
 )
-from projections.view_writer import Applied
+from projections.store import Store, open_sqlite_store
 
 from .conftest import StoreAt
 from .test_verification import DEPLOYED, STEPS

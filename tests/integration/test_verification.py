@@ -30,14 +30,14 @@ from api.settings import Settings
 from domain.claims import ClaimFields
 from domain.event_data import rfc3339
 from domain.values import Qualifier, Reliability, Role
-from projections import estimate_keeper, verify_fast_path, view_writer
-from projections.audit_log import MerkleLog
-from projections.claims_check import ClaimsInVersions
-from projections.merkle import root as merkle_root
-from projections.queries import LedgerQueries
-from projections.schema import VIEW_TABLES
+from projections.log.merkle import root as merkle_root
+from projections.reads.audit_log import MerkleLog
+from projections.reads.queries import LedgerQueries
+from projections.storage.schema import VIEW_TABLES
 from projections.store import Store, open_sqlite_store
-from projections.verification import (
+from projections.verify import verify_fast_path
+from projections.verify.claims_check import ClaimsInVersions
+from projections.verify.verification import (
     Divergence,
     Verified,
     check_in_write_order,
@@ -50,6 +50,7 @@ from projections.verification import (
     verify_log,
     verify_store,
 )
+from projections.writer import estimate_keeper, view_writer
 
 pytestmark = pytest.mark.integration
 

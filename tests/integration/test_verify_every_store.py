@@ -18,9 +18,9 @@ from uuid import UUID
 
 import pytest
 
-from projections.audit_log import MerkleLog
+from projections.reads.audit_log import MerkleLog
 from projections.store import Store, views_path_for
-from projections.verification import (
+from projections.verify.verification import (
     Verified,
     compare_views,
     rebuild_in_memory,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.claim_state import canonical_bytes, canonical_envelope, dumps, reference_dumps
+from projections.log.canonical import canonical_bytes, canonical_envelope, dumps, reference_dumps
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The cycle collector paused for a replay's batches (`projections.collector`)."""
+"""The cycle collector paused for a replay's batches (`projections.storage.collector`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections import collector
-from projections.collector import collector_paused
+from projections.storage import collector
+from projections.storage.collector import collector_paused
 
 
 @pytest.fixture(autouse=True)

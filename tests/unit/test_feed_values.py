@@ -1,4 +1,4 @@
-"""The feed form of the transcoder's tagged values (`projections.stored_events`): the
+"""The feed form of the transcoder's tagged values (`projections.events.stored_events`): the
 shortcuts (a UTC time written as it is stored, remembered conversions) give exactly what
 the domain's own conversions give."""
 
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from domain.event_data import rfc3339
 from domain.values import decimal_text
-from projections import stored_events
-from projections.stored_events import Memo, NotPlain, feed_time, feed_value
+from projections.events import stored_events
+from projections.events.stored_events import Memo, NotPlain, feed_time, feed_value
 
 pytestmark = pytest.mark.unit
 

@@ -14,10 +14,10 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.claims import ClaimFields
 from domain.errors import AlreadyExists, VersionMismatch
-from domain.group_commit import GroupCommitter
 from domain.ledger import Ledger
 from domain.sources import Source
 from domain.values import Qualifier
+from projections.storage.group_commit import GroupCommitter
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +59,7 @@ def submit_in_threads(committer: GroupCommitter, batches: list[list[Any]]) -> li
 
 def test_queued_commands_are_saved_together_and_each_learns_its_own_position() -> None:
     # given a writer held busy while five more commands queue up
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     saves = GatedSaves(ledger)
     committer = GroupCommitter(saves)
     batches = [source(f"s{i}").collect_events() for i in range(6)]
@@ -79,7 +79,7 @@ def test_queued_commands_are_saved_together_and_each_learns_its_own_position() -
 
 def test_a_duplicate_in_a_gathered_batch_fails_alone() -> None:
     # given
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     saves = GatedSaves(ledger)
     committer = GroupCommitter(saves)
     threads, first = submit_in_threads(committer, [source("first").collect_events()])
@@ -104,7 +104,7 @@ def test_a_duplicate_in_a_gathered_batch_fails_alone() -> None:
 
 def test_concurrent_retractions_of_one_claim_let_exactly_one_through() -> None:
     # given
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.register_source("sk", "SK", "government", None, None, "t")
     ledger.define_metric("m", "M", "people", None, "t")
     claim = ledger.record_claim(
@@ -128,7 +128,7 @@ def test_concurrent_retractions_of_one_claim_let_exactly_one_through() -> None:
 
 
 def test_many_concurrent_claims_are_all_saved_with_distinct_positions() -> None:
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.register_source("sk", "SK", "government", None, None, "t")
     ledger.define_metric("m", "M", "people", None, "t")
     fields = ClaimFields("m", Decimal(1), Qualifier.EXACT, "sk", date(2025, 1, 15))
@@ -142,14 +142,14 @@ def test_many_concurrent_claims_are_all_saved_with_distinct_positions() -> None:
 
 
 def test_registering_a_taken_slug_is_refused_after_group_commit() -> None:
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.register_source("sk", "SK", "government", None, None, "t")
     with pytest.raises(AlreadyExists):
         ledger.register_source("sk", "SK", "government", None, None, "t")
 
 
 def test_a_closed_ledger_refuses_writes() -> None:
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.close()
     with pytest.raises(RuntimeError):
         ledger.register_source("sk", "SK", "government", None, None, "t")
@@ -157,7 +157,7 @@ def test_a_closed_ledger_refuses_writes() -> None:
 
 def test_the_direct_write_path_saves_each_command_in_its_own_thread_and_transaction() -> None:
     # given the naive baseline's write path
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.set_write_path("direct")
     ledger.register_source("sk", "SK", "government", None, None, "t")
     ledger.define_metric("m", "M", "people", None, "t")
@@ -184,7 +184,7 @@ def test_the_direct_write_path_saves_each_command_in_its_own_thread_and_transact
 
 
 def test_the_write_path_can_be_switched_back_to_group_commit() -> None:
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.set_write_path("direct")
     ledger.set_write_path("group")
     assert ledger.write_path == "group"
@@ -196,7 +196,7 @@ def test_the_write_path_can_be_switched_back_to_group_commit() -> None:
 
 def test_commands_awaited_from_an_event_loop_are_handed_over_together_and_stay_atomic() -> None:
     # given a writer held busy, and an event loop with five commands, one a duplicate
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     saves = GatedSaves(ledger)
     committer = GroupCommitter(saves)
     threads, _ = submit_in_threads(committer, [source("first").collect_events()])
@@ -224,7 +224,7 @@ def test_commands_awaited_from_an_event_loop_are_handed_over_together_and_stay_a
 
 
 def test_a_claim_recorded_from_an_event_loop_is_saved_and_answers_its_position() -> None:
-    ledger = Ledger()
+    ledger = Ledger(committer=GroupCommitter)
     ledger.register_source("sk", "SK", "government", None, None, "t")
     ledger.define_metric("m", "M", "people", None, "t")
     fields = ClaimFields("m", Decimal(1), Qualifier.EXACT, "sk", date(2025, 1, 15))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.merkle import (
+from projections.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     InMemoryTree,

@@ -1,4 +1,4 @@
-"""A Merkle log made a batch at a time, level by level (`projections.merkle_levels`),
+"""A Merkle log made a batch at a time, level by level (`projections.log.merkle_levels`),
 stores the nodes and has the roots of the one appended leaf by leaf (`merkle.InMemoryTree`,
 itself held to the RFC's vectors)."""
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.merkle import EMPTY_ROOT, InMemoryTree, leaf_hash
-from projections.merkle_levels import MerkleLevels, Node
+from projections.log.merkle import EMPTY_ROOT, InMemoryTree, leaf_hash
+from projections.log.merkle_levels import MerkleLevels, Node
 
 pytestmark = pytest.mark.unit
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-import projections.signing as signing
-from projections.signing import (
+import projections.log.signing as signing
+from projections.log.signing import (
     SigningKeyError,
     TreeHead,
     TreeHeadSigner,
@@ -52,7 +52,7 @@ def signer() -> TreeHeadSigner:
 
 
 class FrozenClock:
-    """Stands in for `datetime` inside projections.signing; `now` returns what it is told."""
+    """Stands in for `datetime` inside projections.log.signing; `now` returns what it is told."""
 
     def __init__(self, moment: datetime) -> None:
         self.moment = moment

@@ -1,0 +1,2 @@
+"""Where the views live: schema, SQL dialects, the SQLite and PostgreSQL views databases,
+the SQLite connection factory, file helpers and the paused collector."""
