@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck bench bench-full rebuild clean
+.PHONY: run test unit lint fmt typecheck bench bench-full rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ fmt: $(STAMP)
 
 test: lint  ## lint, then every test (unit, integration, end to end)
 	$(BIN)/pytest -q
+
+unit: $(STAMP)  ## the no-I/O tests only (no store, no server, no process): seconds
+	$(BIN)/pytest -q -m unit
 
 bench: $(STAMP)  ## quick benchmarks (figures go in docs/benchmarks.md)
 	$(BIN)/python -m bench --quick

@@ -92,7 +92,28 @@ def session_postgres_databases() -> Iterator[NewDatabase]:
         drop_database(url)
 
 
+LAYERS = ("unit", "integration", "e2e")
+
+
+def unmarked_files(items: list[pytest.Item]) -> list[str]:
+    """Test files whose module-level `pytestmark` names no layer: `-m unit` would skip them."""
+    unmarked: set[str] = set()
+    for item in items:
+        module = getattr(item, "module", None)
+        marks = getattr(module, "pytestmark", [])
+        marks = marks if isinstance(marks, list) else [marks]
+        if not any(mark.name in LAYERS for mark in marks):
+            unmarked.add(item.nodeid.split("::")[0])
+    return sorted(unmarked)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = unmarked_files(items)
+    if unmarked:
+        raise pytest.UsageError(
+            f"every test file says its layer (pytestmark = pytest.mark.{' / '.join(LAYERS)}); "
+            "these do not: " + ", ".join(unmarked)
+        )
     if POSTGRES_URL:
         return
     skip = pytest.mark.skip(reason=NOT_RUN)

@@ -17,6 +17,8 @@ from uuid import uuid4
 
 import httpx
 
+from tests.builders import a_claim
+
 CLAIMLEDGER = Path(sys.executable).parent / "claimledger"
 STARTUP_TIMEOUT = 30.0
 PROBLEM_JSON = "application/problem+json"
@@ -105,16 +107,6 @@ def wait_until_healthy(server: LedgerServer) -> None:
 def unique(prefix: str) -> str:
     """A fresh id, so tests sharing one server never see each other's data."""
     return f"{prefix}-{uuid4().hex[:10]}"
-
-
-def a_claim(metric: str, reported_by: str, value: Any = 100, **fields: Any) -> dict[str, Any]:
-    return {
-        "metric": metric,
-        "value": value,
-        "as_of": "2025-01-15",
-        "reported_by": reported_by,
-        **fields,
-    }
 
 
 def etag(response: httpx.Response) -> str:

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from itertools import count
 from pathlib import Path
 from typing import Protocol
@@ -22,39 +20,15 @@ import pytest
 
 from api.services import open_store
 from api.settings import Settings
-from domain.claims import ClaimFields
 from domain.ledger import Ledger
-from domain.values import Qualifier
 from projections.storage.group_commit import GroupCommitter
 from projections.store import Store, sqlite_env
 from projections.verify.verification import rebuild_in_memory
+from tests.builders import claim as claim  # the integration tests import it from here
 from tests.conftest import STORES
 
 ACTOR = "integration-test"
 CLI = Path(sys.executable).with_name("claimledger")
-
-
-def claim(
-    metric: str,
-    value: int | str,
-    reported_by: str,
-    *attributed_to: str,
-    qualifier: Qualifier = Qualifier.EXACT,
-    as_of: date = date(2025, 1, 15),
-    published_at: date | None = date(2025, 1, 22),
-    value_high: int | str | None = None,
-) -> ClaimFields:
-    """The fields of one claim, with sensible defaults."""
-    return ClaimFields(
-        metric=metric,
-        value=Decimal(value),
-        qualifier=qualifier,
-        reported_by=reported_by,
-        attributed_to=tuple(attributed_to),
-        as_of=as_of,
-        published_at=published_at,
-        value_high=None if value_high is None else Decimal(value_high),
-    )
 
 
 def register_sources(store: Store, *slugs: str, kind: str = "outlet") -> None:

@@ -18,6 +18,8 @@ from projections.storage.schema import CREATE_STATEMENTS
 from projections.verify.claims_check import CLAIMS_AS_LAST_VERSIONS
 from projections.writer.claim_state import origin_of
 
+pytestmark = pytest.mark.integration
+
 CLAIM = "00000000-0000-0000-0000-000000000001"
 slugs = st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s)
 states = st.fixed_dictionaries(

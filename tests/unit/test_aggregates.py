@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -28,6 +29,7 @@ from domain.ledger import Ledger
 from domain.metrics import Metric, metric_stream
 from domain.sources import Source, source_stream
 from domain.values import ClaimStatus, Credibility, Qualifier, Reliability, Role
+from tests.builders import claim as claim_fields
 
 pytestmark = pytest.mark.unit
 
@@ -45,17 +47,7 @@ def ledger() -> Ledger:
 
 
 def killed_claim(**changes) -> ClaimFields:
-    values = {
-        "metric": KILLED,
-        "value": Decimal(300),
-        "qualifier": Qualifier.EXACT,
-        "reported_by": "moscow-times",
-        "attributed_to": ("south-korea",),
-        "as_of": date(2025, 1, 15),
-        "published_at": date(2025, 1, 22),
-    }
-    values.update(changes)
-    return ClaimFields(**values)
+    return replace(claim_fields(KILLED, 300, "moscow-times", "south-korea"), **changes)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 from projections.storage import collector
 from projections.storage.collector import collector_paused
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def collector_enabled() -> Iterator[None]:

@@ -18,7 +18,7 @@ from domain.estimates import (
     weighted_median,
 )
 from domain.values import ClaimStatus, Qualifier, Reliability
-from tests.unit.builders import known
+from tests.builders import known
 
 pytestmark = pytest.mark.unit
 

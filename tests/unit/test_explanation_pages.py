@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from domain.estimates import METHODS, ClaimAsKnown, Estimate, ExplanationLine, explanation_order
 from domain.explanation import Tally, estimate_of, explanation_page, rest_line
 from domain.values import Reliability
-from tests.unit.builders import known
+from tests.builders import known
 from tests.unit.test_estimate_properties import claim_lists, days, ratings_maps
 
 pytestmark = pytest.mark.unit

@@ -19,7 +19,7 @@ from domain.estimates import (
 )
 from domain.incremental import WEIGHTS, IncrementalEstimate, WeightedPoints, in_hundredths
 from domain.values import ClaimStatus, Credibility, Qualifier, Reliability
-from tests.unit.builders import known
+from tests.builders import known
 
 pytestmark = pytest.mark.unit
 
