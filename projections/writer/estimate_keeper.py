@@ -15,13 +15,14 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
-from domain.estimates import ClaimAsKnown, Estimate
+from domain.estimates import ClaimAsKnown
 from domain.incremental import IncrementalEstimate
-from domain.values import Reliability, decimal_text
-from projections.log.canonical import dumps, loads
+from domain.values import Reliability
+from projections.log.canonical import loads
 from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
+from projections.writer.estimate_summary import encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
 # How much of the metrics' estimates stays in memory, least recently used going first:
@@ -111,7 +112,7 @@ class EstimateKeeper:
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
             [
-                (dumps(estimate_summary(estimate.summary())), metric)
+                (encode_summary(estimate.summary()), metric)
                 for metric, estimate in self.pending_estimates.items()
             ],
         )
@@ -174,29 +175,7 @@ class EstimateKeeper:
         self.pending_estimates.clear()
 
 
-def estimate_summary(estimate: Estimate) -> dict[str, Any]:
-    """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
-    return {
-        "method": estimate.method,
-        "low": text(estimate.low),
-        "best": text(estimate.best),
-        "high": text(estimate.high),
-        "considered": estimate.considered,
-        "included": estimate.included,
-        "independent_origins": estimate.independent_origins,
-        "evidence": estimate.evidence.value,
-    }
-
-
 def stored_point(row: Any) -> Point:
     """A timeline row's (low, best, high, included), as `IncrementalEstimate.point` gives it."""
     low, best, high, included = row
     return number(low), number(best), number(high), int(included)
-
-
-def number(value: str | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
-
-
-def text(value: Decimal | None) -> str | None:
-    return decimal_text(value) if value is not None else None
