@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
@@ -41,8 +40,6 @@ APPLICATION_NAME = "ledger"
 CATCH_UP_CACHE_KIB = 128 * 1024
 # How often a standby runner tries to become the active one.
 STANDBY_POLL_SECONDS = 0.2
-
-EventAt = tuple[DomainEventProtocol[Any], int]
 
 
 class BaseLedgerViews:
@@ -78,15 +75,12 @@ class BaseLedgerViews:
         """The last position applied (0 before any)."""
         return self.tracked_id() or 0
 
-    def apply(self, events: Sequence[EventAt]) -> int:
-        """Apply events (in position order) and record the last position, atomically.
+    def apply_records(self, records: Sequence[Applied]) -> int:
+        """Apply events given as the audit feed shows them (in position order) and record
+        the last position, atomically.
 
         Raises the library's IntegrityError when another runner got there first.
         """
-        return self.apply_records([Applied.of(event, position) for event, position in events])
-
-    def apply_records(self, records: Sequence[Applied]) -> int:
-        """Apply events given as the audit feed shows them; see `apply`."""
         if not records:
             return self.position()
         try:
@@ -169,16 +163,6 @@ class BaseLedgerViews:
             c.execute(
                 f"DELETE FROM {self.tracking_table} WHERE application_name=?", (APPLICATION_NAME,)
             )
-
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of every view in key order, for comparing a rebuild with the live views."""
-        tables: dict[str, list[tuple[Any, ...]]] = {}
-        with self.sql_transaction() as c:
-            for table in VIEW_TABLES:
-                order = ", ".join(KEY_COLUMNS[table])
-                c.execute(f"SELECT * FROM {table} ORDER BY {order}")
-                tables[table] = [tuple(row) for row in c.fetchall()]
-        return tables
 
     def rows(
         self, table: str, batch: int = 5000, within: SqlCursor | None = None

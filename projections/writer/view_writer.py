@@ -19,8 +19,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from eventsourcing.domain import DomainEventProtocol
-
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.events.feed_event import Applied
 from projections.log.canonical import dumps, loads
@@ -67,11 +65,6 @@ class ViewWriter:
             "ApiKey.Issued": self.key_issued,
             "ApiKey.Revoked": self.key_revoked,
         }
-
-    def apply(
-        self, c: SqlCursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
-    ) -> None:
-        self.apply_record(c, Applied.of(event, position), leaf_index)
 
     def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
