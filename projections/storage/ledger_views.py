@@ -244,8 +244,7 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     def catching_up(self, c: SqlCursor) -> None:
         # Far behind, the connection applying batches keeps a larger page cache: the
         # random-key indexes (claim ids) of a large views file then stay in memory
-        # instead of each insert reading a page back (a million events: 32 MiB 93 s,
-        # 128 MiB 58 s, 256 MiB 54 s; peak RSS 172, 235, 366 MiB).
+        # instead of each insert reading a page back (decision 0010).
         c.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_KIB}")
 
     def tracked_id(self) -> int | None:
@@ -331,8 +330,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
 class ScratchViews(SQLiteLedgerViews):
     """Views rebuilt only to be compared with the stored ones (verify): without the
     query-only indexes, with a larger page cache, in a file nobody else opens and that
-    is deleted afterwards, so never synced to disk (`synchronous=OFF`: the views half of
-    verify at a million events, 48 s → 38 s)."""
+    is deleted afterwards, so never synced to disk (`synchronous=OFF`; decision 0008)."""
 
     cache_kib = 64 * 1024
     synchronous = "OFF"
@@ -347,8 +345,8 @@ def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMA
     `synchronous` inside one). The views are derived data: with WAL and synchronous=
     NORMAL a commit does not wait for fsync; a power cut may lose the last batches but
     never splits one, and the runner applies them again from the tracked position. The
-    page cache (32 MB) keeps more of a large views file's indexes in memory than the
-    default 2 MB: random keys (claim ids) otherwise cost a read per insert. A catch-up
+    page cache, larger than SQLite's default, keeps more of a large views file's indexes
+    in memory: random keys (claim ids) otherwise cost a read per insert. A catch-up
     far behind raises it on its connection (`SQLiteLedgerViews.catching_up`)."""
     if getattr(connection, "claimledger_tuned", False):
         return

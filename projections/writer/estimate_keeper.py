@@ -2,11 +2,11 @@
 
 Consumes the claim and rating changes the view writer hands it, and adds `timeline`
 rows to the writer's pending rows as they happen and writes `metrics.estimate` once per
-batch. The incremental estimates (`domain.incremental`) hold each origin's winner, not
-every claim, and are cached in memory for the most recently used metrics; a metric not
-in the cache is loaded from the claims view (`projections.writer.claims_view`) and the `sources`
-table, and an estimate whose winner changes asks the claims view for that origin's
-claims again.
+batch. The incremental estimates (`domain.incremental`) hold each origin's winner and a
+few runners-up, not every claim, and are cached in memory for the most recently used
+metrics; a metric not in the cache is loaded from the claims view
+(`projections.writer.claims_view`) and the `sources` table, and an estimate whose
+origin runs out of runners-up asks the claims view for that origin's claims again.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from projections.writer.pending_rows import PendingRows
 
 # How much of the metrics' estimates stays in memory, least recently used going first:
 # a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
-# the claims it keeps for them, each about half a kilobyte), so about 200 MB in all. A
-# count of metrics instead (20,000 before) held 20,000 one-origin metrics in 20 MB and
-# thrashed beyond them: a replay cycling through more metrics than that missed on every
-# event.
+# the claims it keeps for them), so the budget bounds memory, not a count of metrics,
+# which thrashed on many small ones (decision 0006).
 MAX_CACHED_WEIGHT = 400_000
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
