@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from api.routes import audit, claims, health, integrity, keys, metrics, sources
 from api.services import Services, open_services
 from api.settings import Settings
 from api.write_readiness import WriteReadiness
+from projections.reads.idempotency import IdempotencyStore
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,21 @@ Every claim and every change to it is an immutable event; estimates (low, best, 
 are rebuilt from them, now or as known at any past moment. Authenticate with
 `Authorization: Bearer <api key>`.
 """
+
+
+async def purge_expired_keys(keys: IdempotencyStore, every: float, stop: asyncio.Event) -> None:
+    """Forget expired Idempotency-Key answers every so often, in a thread off the request path.
+
+    A purge under way finishes before this returns, so the store is not closed under it.
+    """
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            try:
+                await asyncio.to_thread(keys.purge)
+            except Exception:  # a store that is busy or away now may answer next time
+                log.exception("purging expired idempotency keys failed; trying again later")
 
 
 def create_app(
@@ -49,9 +66,17 @@ def create_app(
         if in_process:
             # On PostgreSQL one runner is active at a time; the others wait as standbys.
             active.store.runner.start()
+        stop_purging = asyncio.Event()
+        purging = asyncio.create_task(
+            purge_expired_keys(
+                active.store.idempotency, active.settings.idempotency_purge_interval, stop_purging
+            )
+        )
         try:
             yield
         finally:
+            stop_purging.set()
+            await purging
             active.store.runner.stop()
             if owned:
                 active.store.close()

@@ -171,7 +171,7 @@ def unauthorized(detail: str) -> ApiProblem:
 
 def require(role: Role) -> object:
     # One dependency, not a chain (services → wait → key → role): FastAPI's work per
-    # dependency per request was a fifth of a POST's CPU.
+    # dependency is paid on every request (decision 0003).
     async def check(
         request: Request,
         min_position: MinPosition = None,

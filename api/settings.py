@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     keep_alive_timeout: int = Field(
         default=5, ge=1, description="Seconds an idle connection is kept open between requests."
     )
+    idempotency_purge_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between purges of Idempotency-Key answers past their 24 hours.",
+    )
     projections: Literal["api", "worker"] = Field(
         default="api",
         description="api: the API processes run the projections (on PostgreSQL one at a "

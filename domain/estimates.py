@@ -54,8 +54,8 @@ class ClaimAsKnown(NamedTuple):
 
     A named tuple rather than a frozen dataclass: as immutable, but the projection
     builds one or two per event applied, and a frozen dataclass's `__init__` (one
-    `object.__setattr__` per field) cost two to five times as much (0.8 µs against
-    0.16 µs, positional). A changed copy is `claim._replace(field=...)`."""
+    `object.__setattr__` per field) costs several times as much (decision 0009). A
+    changed copy is `claim._replace(field=...)`."""
 
     id: str
     origin: str

@@ -48,8 +48,8 @@ Recency = tuple[date, date, int]
 Ranked = tuple[Recency, str, ClaimAsKnown]
 # Eligible claims kept per origin besides its winner: when a winner is retracted,
 # corrected or judged improbable, the next one is at hand, and the origin's claims are
-# read again only once these run out (with 2 % of events retracting a winner of a
-# 10,000-claim metric, reading them each time made a catch-up 2.5 times slower).
+# read again only once these run out (decision 0006: reading them each time a winner
+# went made a catch-up several times slower).
 RUNNERS_UP = 3
 NOTHING_INCLUDED: Point = (None, None, None, 0)
 

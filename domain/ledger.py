@@ -254,8 +254,8 @@ class Ledger(ClaimCommands, Application[UUID]):
     def _record_events(self, *events: Any) -> list[Recording[UUID]]:
         """`Application.save` for events already collected (what the group committer
         saves): the library's steps, without asking of each event whether it is an event
-        or an aggregate through `isinstance` on the library's runtime protocols, which
-        took 45 % of a 1,000-claim save."""
+        or an aggregate through `isinstance` on the library's runtime protocols, a large
+        share of a big save (decision 0003)."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         processing_event.events.extend(events)
         recordings = self._record(processing_event)

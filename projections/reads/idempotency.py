@@ -124,7 +124,7 @@ class IdempotencyStore:
             )
 
     def purge(self, now: float | None = None) -> int:
-        """Forget answers older than 24 hours."""
+        """Forget answers older than 24 hours (the API does, on a schedule: `api.app`)."""
         cutoff = (now or time.time()) - RETENTION_SECONDS
         with self.database.sql_transaction(commit=True) as c:
             count = c.execute("DELETE FROM idempotency WHERE created<?", (cutoff,)).rowcount

@@ -16,7 +16,7 @@ class PositionsAt:
     """`position_at`, remembered: the last position recorded at or before a time.
 
     Over the whole log that is a scan of every event up to the time (the time index
-    cannot give a maximum of positions over a range of times): 6 ms at 50,000 events.
+    cannot give a maximum of positions over a range of times), dearer as the log grows.
     The answer for a time depends only on the events, which never change; a later read
     need only look at the events projected since (a range of positions), so it stays
     exact while the log grows. Kept for the last `size` times asked.

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFound
-from domain.estimates import DEFAULT_METHOD, Estimate, Evidence
+from domain.estimates import DEFAULT_METHOD, Estimate
 from projections.reads.estimate_pages import (
     BadCursor,
     MetricClaims,
@@ -23,6 +22,7 @@ from projections.reads.estimate_pages import (
 from projections.reads.positions_at import PositionsAt, tracked_position
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
+from projections.writer.estimate_summary import decode_fields, decode_summary
 
 Row = dict[str, Any]
 
@@ -220,18 +220,7 @@ class LedgerQueries:
             if row is None:
                 raise MetricNotFound(metric)
             position = tracked_position(c)
-        kept = json.loads(row[1])
-        estimate = Estimate(
-            kept["method"],
-            decimal_or_none(kept["low"]),
-            decimal_or_none(kept["best"]),
-            decimal_or_none(kept["high"]),
-            kept["considered"],
-            kept["included"],
-            kept["independent_origins"],
-            Evidence(kept["evidence"]),
-            (),
-        )
+        estimate = decode_summary(row[1])
         return EstimateAnswer(metric, row[0], None, None, position, estimate)
 
     def _estimate(
@@ -360,7 +349,7 @@ METRIC_SELECT = "SELECT id, name, unit, description, version, estimate FROM metr
 
 def metric_row(row: Any) -> Row:
     result = dict(row)
-    result["estimate"] = json.loads(result["estimate"])
+    result["estimate"] = decode_fields(result["estimate"])
     return result
 
 
@@ -369,7 +358,3 @@ def page(rows: list[Row], limit: int, key: str) -> Page:
         items = rows[:limit]
         return Page(items, encode_cursor(items[-1][key]))
     return Page(rows, None)
-
-
-def decimal_or_none(text: str | None) -> Decimal | None:
-    return Decimal(text) if text is not None else None

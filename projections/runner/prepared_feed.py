@@ -1,7 +1,7 @@
 """Catching up far behind in two processes (decision 0010).
 
-A catch-up spends about 40 % of its time reading and decoding the stored events and
-making each one's feed row, leaf hash and Merkle nodes: work that needs no view. When
+Much of a catch-up's time goes to reading and decoding the stored events and making each
+one's feed row, leaf hash and Merkle nodes: work that needs no view. When
 the views are far behind a SQLite event store, the runner forks a preparing process that
 does that work (`prepare`, with the projection's own `FeedEvents` and `FeedLog`) and
 hands each batch over a pipe, one batch ahead, while this process applies the previous
@@ -44,7 +44,7 @@ from projections.writer.pending_rows import PendingRows
 log = logging.getLogger(__name__)
 
 # Fewer events than this behind, one process: forking and handing over cost more than
-# they save (a fork here takes a few milliseconds; preparing saves about 13 µs an event).
+# they save (decision 0010).
 PREPARE_FROM = 2_000
 # Events a hand-over carries: small enough that applying starts soon after the fork,
 # large enough that encoding and the pipe cost little per event.

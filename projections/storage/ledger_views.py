@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteTrackingRecorder
@@ -41,8 +40,6 @@ APPLICATION_NAME = "ledger"
 CATCH_UP_CACHE_KIB = 128 * 1024
 # How often a standby runner tries to become the active one.
 STANDBY_POLL_SECONDS = 0.2
-
-EventAt = tuple[DomainEventProtocol[Any], int]
 
 
 class BaseLedgerViews:
@@ -78,15 +75,12 @@ class BaseLedgerViews:
         """The last position applied (0 before any)."""
         return self.tracked_id() or 0
 
-    def apply(self, events: Sequence[EventAt]) -> int:
-        """Apply events (in position order) and record the last position, atomically.
+    def apply_records(self, records: Sequence[Applied]) -> int:
+        """Apply events given as the audit feed shows them (in position order) and record
+        the last position, atomically.
 
         Raises the library's IntegrityError when another runner got there first.
         """
-        return self.apply_records([Applied.of(event, position) for event, position in events])
-
-    def apply_records(self, records: Sequence[Applied]) -> int:
-        """Apply events given as the audit feed shows them; see `apply`."""
         if not records:
             return self.position()
         try:
@@ -170,16 +164,6 @@ class BaseLedgerViews:
                 f"DELETE FROM {self.tracking_table} WHERE application_name=?", (APPLICATION_NAME,)
             )
 
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of every view in key order, for comparing a rebuild with the live views."""
-        tables: dict[str, list[tuple[Any, ...]]] = {}
-        with self.sql_transaction() as c:
-            for table in VIEW_TABLES:
-                order = ", ".join(KEY_COLUMNS[table])
-                c.execute(f"SELECT * FROM {table} ORDER BY {order}")
-                tables[table] = [tuple(row) for row in c.fetchall()]
-        return tables
-
     def rows(
         self, table: str, batch: int = 5000, within: SqlCursor | None = None
     ) -> Iterator[tuple[Any, ...]]:
@@ -260,8 +244,7 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     def catching_up(self, c: SqlCursor) -> None:
         # Far behind, the connection applying batches keeps a larger page cache: the
         # random-key indexes (claim ids) of a large views file then stay in memory
-        # instead of each insert reading a page back (a million events: 32 MiB 93 s,
-        # 128 MiB 58 s, 256 MiB 54 s; peak RSS 172, 235, 366 MiB).
+        # instead of each insert reading a page back (decision 0010).
         c.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_KIB}")
 
     def tracked_id(self) -> int | None:
@@ -347,8 +330,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
 class ScratchViews(SQLiteLedgerViews):
     """Views rebuilt only to be compared with the stored ones (verify): without the
     query-only indexes, with a larger page cache, in a file nobody else opens and that
-    is deleted afterwards, so never synced to disk (`synchronous=OFF`: the views half of
-    verify at a million events, 48 s → 38 s)."""
+    is deleted afterwards, so never synced to disk (`synchronous=OFF`; decision 0008)."""
 
     cache_kib = 64 * 1024
     synchronous = "OFF"
@@ -363,8 +345,8 @@ def tune(connection: SQLiteConnection, cache_kib: int, synchronous: str = "NORMA
     `synchronous` inside one). The views are derived data: with WAL and synchronous=
     NORMAL a commit does not wait for fsync; a power cut may lose the last batches but
     never splits one, and the runner applies them again from the tracked position. The
-    page cache (32 MB) keeps more of a large views file's indexes in memory than the
-    default 2 MB: random keys (claim ids) otherwise cost a read per insert. A catch-up
+    page cache, larger than SQLite's default, keeps more of a large views file's indexes
+    in memory: random keys (claim ids) otherwise cost a read per insert. A catch-up
     far behind raises it on its connection (`SQLiteLedgerViews.catching_up`)."""
     if getattr(connection, "claimledger_tuned", False):
         return

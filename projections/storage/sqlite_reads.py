@@ -16,9 +16,9 @@ class SQLiteReads:
     thread, each opened once and kept.
 
     A read through the library's pool (a connection checked out and in, `tune`, BEGIN,
-    ROLLBACK, each through a context manager) cost about 80 µs of Python before the
-    first row: more than the indexed lookup itself, and the key lookup is on every
-    request. Here a read is BEGIN, the statements, COMMIT on a `sqlite3` connection
+    ROLLBACK, each through a context manager) cost more Python before the first row than
+    the indexed lookup itself, and the key lookup is on every request (decision 0007).
+    Here a read is BEGIN, the statements, COMMIT on a `sqlite3` connection
     that is only ever read through (`query_only`); WAL readers never wait for the writer.
     """
 

@@ -6,7 +6,7 @@ in two halves that can run side by side.
 the one projection: `event_index` in position order (its key), `claim_versions` in rowid
 order, each level of the Merkle log in start order. A rebuild that yields as many rows,
 equal one by one in that order, has rebuilt the same view. Writing those rows (the feed's
-data and each claim version's state, about 1 kB an event, under random-key indexes) was
+data and each claim version's state, under random-key indexes) was
 most of a private rebuild's cost at a million events; read in order they cost a scan.
 
 - The **log half** (`projections.verify.log_half`) recomputes each stored event's feed row and
@@ -67,8 +67,8 @@ ROWID_BY_KEY = {
 }
 
 
-# Stored rows fetched and compared at a time: a batch's worth at once (20,000 claim
-# versions, 14 MB of fresh strings) fell out of the CPU's caches before the comparison.
+# Stored rows fetched and compared at a time: a batch's worth at once fell out of the
+# CPU's caches before the comparison (decision 0009).
 COMPARED_AT_A_TIME = 1000
 
 
@@ -202,8 +202,7 @@ FeedRow = tuple[int, str, int, str, str, str, str]
 
 class FeedBatch(Sequence[Applied]):
     """Stored feed rows, each decoded into `Applied` only when it is reached: decoding a
-    whole batch first left each event out of the CPU's caches by the time it was applied
-    (a batch is 20,000 events, about 30 MB decoded)."""
+    whole batch first left each event out of the CPU's caches by the time it was applied."""
 
     def __init__(self, rows: list[FeedRow]) -> None:
         self.rows = rows

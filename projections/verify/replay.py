@@ -16,7 +16,6 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Notification
@@ -36,7 +35,7 @@ from projections.storage.sqlite_files import as_uri
 Progress = Callable[[int], None]
 PAGE = 1000
 # Events per transaction of the private rebuild: larger batches write each page of the
-# rebuilt claims' random-key index fewer times (5,000 → 20,000: 63 s → 59 s at a million).
+# rebuilt claims' random-key index fewer times (decision 0008).
 REBUILD_BATCH = 20_000
 
 
@@ -68,18 +67,6 @@ def stored_notifications(app: Application[Any], until: int) -> Iterator[Notifica
 def describe(position: int, leaf_index: int | None, stream: str, version: int) -> str:
     leaf = f", leaf index {leaf_index}" if leaf_index is not None else ""
     return f"position {position}{leaf}, stream {stream}, version {version}"
-
-
-def rebuild_in_memory(
-    app: Application[Any], until: int, on_progress: Progress | None = None
-) -> SQLiteLedgerViews:
-    """Apply every event up to `until` to fresh views in a private in-memory database."""
-    views = private_views(f"file:verify-{uuid4().hex}?mode=memory&cache=shared")
-    rebuilt = apply_stored(app, views, until, on_progress)
-    if isinstance(rebuilt, Divergence):
-        views.close()
-        raise ValueError(rebuilt.message)
-    return views
 
 
 def private_views(

@@ -38,7 +38,6 @@ from projections.verify.replay import (
     beside_a_snapshot,
     describe,
     private_rebuild,
-    rebuild_in_memory,
     sealed_leaf_of,
     stored_notifications,
 )
@@ -60,7 +59,6 @@ __all__ = [  # what callers take from here (the CLI, the benchmarks, the tests)
     "difference_message",
     "first_difference",
     "private_rebuild",
-    "rebuild_in_memory",
     "verify_by_full_rebuild",
     "verify_log",
     "verify_store",

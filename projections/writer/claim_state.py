@@ -21,7 +21,7 @@ def origin_of(state: ClaimState) -> str:
 
 def as_known(state: ClaimState, recorded_position: int) -> ClaimAsKnown:
     """The claim as the estimate methods see it. Built once or twice per claim event
-    applied, so the fields go positionally (keywords cost 0.4 µs more), the enums are
+    applied, so the fields go positionally (cheaper than keywords), the enums are
     looked up by value (not through `EnumType.__call__`), and the origin is the one
     the writer stored with the state."""
     high = state.get("value_high")

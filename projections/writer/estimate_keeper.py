@@ -2,11 +2,11 @@
 
 Consumes the claim and rating changes the view writer hands it, and adds `timeline`
 rows to the writer's pending rows as they happen and writes `metrics.estimate` once per
-batch. The incremental estimates (`domain.incremental`) hold each origin's winner, not
-every claim, and are cached in memory for the most recently used metrics; a metric not
-in the cache is loaded from the claims view (`projections.writer.claims_view`) and the `sources`
-table, and an estimate whose winner changes asks the claims view for that origin's
-claims again.
+batch. The incremental estimates (`domain.incremental`) hold each origin's winner and a
+few runners-up, not every claim, and are cached in memory for the most recently used
+metrics; a metric not in the cache is loaded from the claims view
+(`projections.writer.claims_view`) and the `sources` table, and an estimate whose
+origin runs out of runners-up asks the claims view for that origin's claims again.
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
-from domain.estimates import ClaimAsKnown, Estimate
+from domain.estimates import ClaimAsKnown
 from domain.incremental import IncrementalEstimate
-from domain.values import Reliability, decimal_text
-from projections.log.canonical import dumps, loads
+from domain.values import Reliability
+from projections.log.canonical import loads
 from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
+from projections.writer.estimate_summary import encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
 # How much of the metrics' estimates stays in memory, least recently used going first:
 # a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
-# the claims it keeps for them, each about half a kilobyte), so about 200 MB in all. A
-# count of metrics instead (20,000 before) held 20,000 one-origin metrics in 20 MB and
-# thrashed beyond them: a replay cycling through more metrics than that missed on every
-# event.
+# the claims it keeps for them), so the budget bounds memory, not a count of metrics,
+# which thrashed on many small ones (decision 0006).
 MAX_CACHED_WEIGHT = 400_000
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
@@ -111,7 +110,7 @@ class EstimateKeeper:
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
             [
-                (dumps(estimate_summary(estimate.summary())), metric)
+                (encode_summary(estimate.summary()), metric)
                 for metric, estimate in self.pending_estimates.items()
             ],
         )
@@ -174,29 +173,7 @@ class EstimateKeeper:
         self.pending_estimates.clear()
 
 
-def estimate_summary(estimate: Estimate) -> dict[str, Any]:
-    """The estimate without its explanation, decimals as strings: what `metrics` keeps."""
-    return {
-        "method": estimate.method,
-        "low": text(estimate.low),
-        "best": text(estimate.best),
-        "high": text(estimate.high),
-        "considered": estimate.considered,
-        "included": estimate.included,
-        "independent_origins": estimate.independent_origins,
-        "evidence": estimate.evidence.value,
-    }
-
-
 def stored_point(row: Any) -> Point:
     """A timeline row's (low, best, high, included), as `IncrementalEstimate.point` gives it."""
     low, best, high, included = row
     return number(low), number(best), number(high), int(included)
-
-
-def number(value: str | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
-
-
-def text(value: Decimal | None) -> str | None:
-    return decimal_text(value) if value is not None else None

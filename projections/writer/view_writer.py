@@ -7,8 +7,8 @@ caller's transaction; it never commits.
 
 Batch-oriented: the rows of the hot path (every event's feed row and Merkle nodes, each
 claim's current and versioned state, timeline points) gather in `PendingRows` and go to
-the database in one `executemany` per table when the batch finishes, so a batch of 500
-claims costs a handful of statements instead of thousands. What the handlers would read
+the database in one `executemany` per table when the batch finishes, so a batch costs a
+handful of statements per table, whatever its number of claims. What the handlers would read
 back is kept in memory (the Merkle log's compact range in `FeedLog`, recent claim states);
 any other read first flushes what is pending, so it sees every earlier event of the batch.
 """
@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-
-from eventsourcing.domain import DomainEventProtocol
 
 from domain.values import ClaimStatus, Credibility, Reliability
 from projections.events.feed_event import Applied
@@ -34,8 +32,8 @@ from projections.writer.pending_rows import PendingRows
 Handler = Callable[[SqlCursor, "Applied"], None]
 Row = tuple[Any, ...]
 
-# Recent claim states kept for corrections and status changes (as JSON, about 0.7 kB
-# each); an older claim is read back from the `claims` table.
+# Recent claim states kept (as JSON) for corrections and status changes; an older claim
+# is read back from the `claims` table.
 MAX_CACHED_CLAIM_STATES = 50_000
 # As the states hold them, looked up once (an enum's `.value` is a descriptor call).
 ACTIVE = ClaimStatus.ACTIVE.value
@@ -67,11 +65,6 @@ class ViewWriter:
             "ApiKey.Issued": self.key_issued,
             "ApiKey.Revoked": self.key_revoked,
         }
-
-    def apply(
-        self, c: SqlCursor, event: DomainEventProtocol[Any], position: int, leaf_index: int
-    ) -> None:
-        self.apply_record(c, Applied.of(event, position), leaf_index)
 
     def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""

@@ -23,9 +23,9 @@ from api.settings import Settings
 from domain.ledger import Ledger
 from projections.storage.group_commit import GroupCommitter
 from projections.store import Store, sqlite_env
-from projections.verify.verification import rebuild_in_memory
 from tests.builders import claim as claim  # the integration tests import it from here
 from tests.conftest import STORES
+from tests.support.views import dump_views, rebuild_in_memory
 
 ACTOR = "integration-test"
 CLI = Path(sys.executable).with_name("claimledger")
@@ -45,7 +45,7 @@ def fresh_rebuild(store: Store) -> dict[str, list[tuple[object, ...]]]:
     """Project the whole event log into brand-new views (in memory) and dump them."""
     rebuilt = rebuild_in_memory(store.ledger, store.ledger.max_position())
     try:
-        return rebuilt.dump()
+        return dump_views(rebuilt)
     finally:
         rebuilt.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from projections.store import Store, views_path_for
+from tests.support.views import dump_views
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources
 
@@ -113,13 +114,13 @@ def test_a_runner_killed_mid_stream_resumes_from_its_tracked_position_and_loses_
         assert definitions < tracked < last, f"killed at {tracked}, not mid-stream"
         assert restarted.runner.position == tracked
         # Rows and position moved together: nothing after the tracked position was kept.
-        before = restarted.views.dump()
+        before = dump_views(restarted.views)
         assert [row[0] for row in before["event_index"]] == list(range(1, tracked + 1))
 
         applied: list[int] = []
         assert restarted.runner.catch_up(applied.append) == last
         assert sum(applied) == last - tracked
-        live = restarted.views.dump()
+        live = dump_views(restarted.views)
         rebuilt = fresh_rebuild(restarted)
     finally:
         restarted.close()

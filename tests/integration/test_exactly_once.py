@@ -9,8 +9,8 @@ from eventsourcing.persistence import IntegrityError
 
 from projections.reads.queries import ClaimFilters
 from projections.runner.batched_runner import BatchedRunner
-from projections.storage.ledger_views import EventAt
 from projections.store import Store
+from tests.support.views import EventAt, apply_events, dump_views
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, fresh_rebuild, register_sources
 
@@ -57,14 +57,14 @@ def test_applying_an_already_applied_position_raises_and_writes_nothing(
     store.ledger.record_claim(claim("war/killed", 5, "outlet-a"), ACTOR)
     store.runner.catch_up()
     position = store.views.position()
-    before = store.views.dump()
+    before = dump_views(store.views)
 
     again = events_at(store, position - 1, 1)
     with pytest.raises(IntegrityError):
-        store.views.apply(again)
+        apply_events(store.views, again)
 
     assert store.views.position() == position
-    assert store.views.dump() == before
+    assert dump_views(store.views) == before
 
 
 def test_a_batch_that_overlaps_applied_positions_is_refused_as_a_whole(
@@ -74,15 +74,15 @@ def test_a_batch_that_overlaps_applied_positions_is_refused_as_a_whole(
     applied = store.views.position()
     store.ledger.record_claim(claim("war/killed", 5, "outlet-a"), ACTOR)
     store.ledger.record_claim(claim("war/killed", 9, "outlet-b"), ACTOR)
-    before = store.views.dump()
+    before = dump_views(store.views)
 
     overlapping = events_at(store, applied - 1, 3)
     assert [p for _, p in overlapping] == [applied, applied + 1, applied + 2]
     with pytest.raises(IntegrityError):
-        store.views.apply(overlapping)
+        apply_events(store.views, overlapping)
 
     assert store.views.position() == applied
-    assert store.views.dump() == before
+    assert dump_views(store.views) == before
     assert store.runner.catch_up() == applied + 2
     assert len(store.queries.claims(ClaimFilters(), None, 10).items) == 2
 
@@ -133,7 +133,7 @@ def test_two_runners_on_one_views_file_racing_to_catch_up_never_apply_an_event_t
         assert failures == []
         assert [r.position for r in runners] == [last, last]
         assert second.views.position() == last
-        live = populated.views.dump()
+        live = dump_views(populated.views)
     finally:
         second.close()
 
@@ -160,7 +160,7 @@ def test_two_live_runners_following_one_views_file_never_apply_an_event_twice(
         second.runner.stop()
         assert populated.runner.error is None
         assert second.runner.error is None
-        live = populated.views.dump()
+        live = dump_views(populated.views)
     finally:
         second.close()
 

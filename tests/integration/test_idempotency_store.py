@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from api.app import create_app
+from api.services import Services
 from projections.reads.idempotency import (
     ABANDONED_AFTER_SECONDS,
     CREATE_STATEMENT,
@@ -193,3 +197,36 @@ def test_a_keys_table_made_before_rows_named_their_process_is_brought_up_to_date
     assert keys.begin(WHO, ROUTE, KEY, "body-a") is None
     with store.views.sql_transaction() as c:
         assert c.execute("SELECT owner FROM idempotency").fetchone()[0] == this_process()
+
+
+def test_the_running_server_purges_expired_answers_on_its_own(
+    store_at: StoreAt, tmp_path: Path
+) -> None:
+    settings = store_at.settings.model_copy(
+        update={"idempotency_purge_interval": 0.05, "signing_key": str(tmp_path / "key.pem")}
+    )
+    app = create_app(settings)
+
+    async def serve_a_while() -> list[str]:
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            keys = services.store.idempotency
+            keys.begin(WHO, ROUTE, KEY, "body-a")
+            keys.complete(WHO, ROUTE, KEY, ANSWER)
+            keys.begin(WHO, ROUTE, "still-fresh", "body-a")
+            with services.store.views.sql_transaction(commit=True) as c:
+                c.execute(
+                    "UPDATE idempotency SET created=created-? WHERE key=?",
+                    (RETENTION_SECONDS + 60, KEY),
+                )
+            deadline = time.monotonic() + 10
+            while remembered_keys(services) != ["still-fresh"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return remembered_keys(services)
+
+    assert asyncio.run(serve_a_while()) == ["still-fresh"]
+
+
+def remembered_keys(services: Services) -> list[str]:
+    with services.store.views.sql_transaction() as c:
+        return [row[0] for row in c.execute("SELECT key FROM idempotency ORDER BY key").fetchall()]

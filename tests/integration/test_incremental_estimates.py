@@ -18,7 +18,7 @@ from domain.values import Credibility, Qualifier, Reliability
 from projections.log.canonical import loads
 from projections.store import Store
 from projections.writer import estimate_keeper
-from projections.writer.estimate_keeper import estimate_summary
+from projections.writer.estimate_summary import summary_fields
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, register_sources
 
@@ -102,7 +102,7 @@ def test_the_kept_estimate_equals_the_pure_method_after_a_random_history(
         random_history(store, rng, 60, claims)
 
         for metric, (kept, last_point) in stored_estimates(store).items():
-            pure = estimate_summary(store.queries.estimate(metric).estimate)
+            pure = summary_fields(store.queries.estimate(metric).estimate)
             assert kept == pure, metric
             assert last_point == (pure["low"], pure["best"], pure["high"], pure["included"])
     finally:

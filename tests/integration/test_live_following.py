@@ -12,6 +12,7 @@ import pytest
 
 from projections.runner import batched_runner as runner_module
 from projections.store import Store
+from tests.support.views import dump_views
 
 from .conftest import ACTOR, StoreAt, claim
 
@@ -51,7 +52,7 @@ def test_many_writes_in_a_row_are_all_followed(following: Store) -> None:
     for n in range(30):
         last = following.ledger.record_claim(claim("war/wounded", n, "outlet-b"), ACTOR).position
     assert following.runner.wait(last, timeout=10)
-    assert following.views.dump()["event_index"][-1][0] == last
+    assert dump_views(following.views)["event_index"][-1][0] == last
     assert following.runner.error is None
 
 

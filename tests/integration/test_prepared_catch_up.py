@@ -24,6 +24,7 @@ from projections.runner import prepared_feed
 from projections.runner.prepared_feed import CHUNK, PreparedFeed
 from projections.store import Store, open_sqlite_store
 from projections.writer.view_writer import ViewWriter
+from tests.support.views import dump_views
 
 from .test_verification import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
 
@@ -71,7 +72,7 @@ def dump_after_catch_up(
         progress: list[int] = []
         reached = store.runner.catch_up(progress.append)
         assert reached == store.ledger.max_position() == store.views.position()
-        return store.views.dump(), progress
+        return dump_views(store.views), progress
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from projections.events.stored_events import applied_from_stored
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import leaf_hash
 from projections.verify.sealed_rebuild import SealedLog
+from tests.support.views import dump_views
 
 from .conftest import RunCli, StoreAt
 from .test_verify_every_store import database, events_table, history, sql, verify
@@ -43,7 +44,7 @@ def edit_a_claim(store_at: StoreAt) -> str:
 def views_of(store_at: StoreAt) -> dict[str, list[tuple[Any, ...]]]:
     store = store_at.open()
     try:
-        return store.views.dump()
+        return dump_views(store.views)
     finally:
         store.close()
 

@@ -45,12 +45,12 @@ from projections.verify.verification import (
     compare_views,
     difference_message,
     first_difference,
-    rebuild_in_memory,
     verify_by_full_rebuild,
     verify_log,
     verify_store,
 )
 from projections.writer import estimate_keeper, view_writer
+from tests.support.views import apply_events, dump_views, rebuild_in_memory
 
 pytestmark = pytest.mark.integration
 
@@ -956,7 +956,7 @@ def test_rebuilt_views_equal_the_live_ones_after_a_mixed_history(
     store = opened()
     rebuilt = rebuild_in_memory(store.ledger, store.ledger.max_position())
     try:
-        live, again = store.views.dump(), rebuilt.dump()
+        live, again = dump_views(store.views), dump_views(rebuilt)
         position = rebuilt.position()
     finally:
         rebuilt.datastore.close()
@@ -989,11 +989,13 @@ def test_views_projected_one_event_at_a_time_equal_views_projected_in_one_batch(
             [notification] = store.ledger.recorder.select_notifications(
                 start=position, limit=1, inclusive_of_start=True
             )
-            store.views.apply([(store.ledger.mapper.to_domain_event(notification), position)])
-        one_by_one = store.views.dump()
+            apply_events(
+                store.views, [(store.ledger.mapper.to_domain_event(notification), position)]
+            )
+        one_by_one = dump_views(store.views)
         batched = rebuild_in_memory(store.ledger, store.ledger.max_position())
         try:
-            assert one_by_one == batched.dump()
+            assert one_by_one == dump_views(batched)
         finally:
             batched.datastore.close()
     finally:

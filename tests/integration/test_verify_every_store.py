@@ -23,9 +23,9 @@ from projections.store import Store, views_path_for
 from projections.verify.verification import (
     Verified,
     compare_views,
-    rebuild_in_memory,
     verify_by_full_rebuild,
 )
+from tests.support.views import rebuild_in_memory
 
 from .conftest import CLI, StoreAt
 from .test_verification import DEPLOYED, STEPS, Run, new_claim

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from projections.store import SCHEMA_LOCK_KEY
+from tests.support.views import dump_views
 
 from .conftest import CLI, StoreAt, fresh_rebuild
 from .test_crash_restart import METRICS, SOURCES, record_backlog, tracked_position
@@ -92,7 +93,7 @@ def test_a_standby_worker_finishes_the_stream_after_the_active_one_is_killed(
     assert second is not None and second.returncode == 0, (tmp_path / "second.log").read_text()
 
     reopened = at.open()
-    live = reopened.views.dump()
+    live = dump_views(reopened.views)
     # Every position once, in order, and the views equal a rebuild from the events.
     assert [row[0] for row in live["event_index"]] == list(range(1, last + 1))
     assert live == fresh_rebuild(reopened)
