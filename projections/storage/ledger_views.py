@@ -33,14 +33,11 @@ from projections.storage.schema import (
     writer_statements,
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
+from projections.tuning import Tuning
 from projections.writer.feed_log import stored_compact_range
 from projections.writer.view_writer import ViewWriter
 
 APPLICATION_NAME = "ledger"
-# The page cache of the connection that catches up far behind (see `catching_up`).
-CATCH_UP_CACHE_KIB = 128 * 1024
-# How often a standby runner tries to become the active one.
-STANDBY_POLL_SECONDS = 0.2
 
 EventAt = tuple[DomainEventProtocol[Any], int]
 
@@ -50,6 +47,12 @@ class BaseLedgerViews:
 
     dialect: str
     writer: ViewWriter
+    tuning: Tuning
+
+    def use(self, tuning: Tuning) -> None:
+        """Tune these views (the library constructs them with the defaults)."""
+        self.tuning = tuning
+        self.writer = ViewWriter(tuning=tuning)
 
     def sql_transaction(self, commit: bool = False) -> AbstractContextManager[SqlCursor]:
         """A transaction on the views' database, as a cursor speaking portable SQL.
@@ -242,7 +245,7 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writer = ViewWriter()
+        self.use(Tuning())
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *create_statements(SQLITE)]
@@ -260,9 +263,8 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     def catching_up(self, c: SqlCursor) -> None:
         # Far behind, the connection applying batches keeps a larger page cache: the
         # random-key indexes (claim ids) of a large views file then stay in memory
-        # instead of each insert reading a page back (a million events: 32 MiB 93 s,
-        # 128 MiB 58 s, 256 MiB 54 s; peak RSS 172, 235, 366 MiB).
-        c.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_KIB}")
+        # instead of each insert reading a page back (docs/benchmarks.md).
+        c.execute(f"PRAGMA cache_size=-{self.tuning.catch_up_cache_kib}")
 
     def tracked_id(self) -> int | None:
         return self.max_tracking_id(APPLICATION_NAME)
@@ -288,7 +290,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writer = ViewWriter()
+        self.use(Tuning())
         from psycopg.sql import SQL
 
         for statement in create_statements(POSTGRES):
@@ -327,7 +329,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
                 row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
                 if row is not None and row[0]:
                     break
-                if stopping.wait(STANDBY_POLL_SECONDS):
+                if stopping.wait(self.tuning.standby_poll_seconds):
                     yield False
                     return
             try:

@@ -179,7 +179,7 @@ class ComparedViews(ScratchViews):
     def compare_with(self, rows: ComparedRows, claims: Claims) -> None:
         """Send the append-only rows to their stored views, and read and write claims
         through `claims` (before any event is applied)."""
-        self.writer = ViewsOnlyWriter(rows, claims)
+        self.writer = ViewsOnlyWriter(rows, claims, self.tuning)
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         return 0  # no feed rows here: the log half counts the leaves

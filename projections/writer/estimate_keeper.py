@@ -24,21 +24,14 @@ from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
 from projections.writer.pending_rows import PendingRows
 
-# How much of the metrics' estimates stays in memory, least recently used going first:
-# a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
-# the claims it keeps for them, each about half a kilobyte), so about 200 MB in all. A
-# count of metrics instead (20,000 before) held 20,000 one-origin metrics in 20 MB and
-# thrashed beyond them: a replay cycling through more metrics than that missed on every
-# event.
-MAX_CACHED_WEIGHT = 400_000
-
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 
 
 class EstimateKeeper:
     """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
 
-    def __init__(self, pending: PendingRows, claims: Claims) -> None:
+    def __init__(self, pending: PendingRows, claims: Claims, max_cached_weight: int) -> None:
+        self.max_cached_weight = max_cached_weight
         self.pending = pending  # reads from the tables flush it first
         self.claims = claims
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
@@ -140,7 +133,7 @@ class EstimateKeeper:
         weight = 1 + estimate.weight
         self.cached_weight += weight - self.weights.get(metric, 0)
         self.weights[metric] = weight
-        while self.cached_weight > MAX_CACHED_WEIGHT and len(self.estimates) > 1:
+        while self.cached_weight > self.max_cached_weight and len(self.estimates) > 1:
             evicted, _ = self.estimates.popitem(last=False)
             self.cached_weight -= self.weights.pop(evicted)
             self.last_points.pop(evicted, None)

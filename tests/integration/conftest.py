@@ -27,6 +27,7 @@ from domain.ledger import Ledger
 from domain.values import Qualifier
 from projections.storage.group_commit import GroupCommitter
 from projections.store import Store, sqlite_env
+from projections.tuning import Tuning
 from projections.verify.verification import rebuild_in_memory
 from tests.conftest import STORES
 
@@ -93,9 +94,9 @@ class StoreAt:
     def settings(self) -> Settings:
         return Settings(database_url=self.url)
 
-    def open(self) -> Store:
+    def open(self, tuning: Tuning | None = None) -> Store:
         """Open the store (again), as another process would; closed after the test."""
-        store = open_store(self.settings)
+        store = open_store(self.settings, tuning)
         self.opened.append(store)
         return store
 
