@@ -47,16 +47,19 @@ class Tuning:
     young_limit: int = 1_000_000
     # Results of a stored-value conversion remembered (dates and amounts recur).
     memo_size: int = 1 << 16
-    # Events from which verify checks the log in a second process, beside the views.
+    # Events from which verify checks the log in a second process, beside the views:
+    # below, starting the process costs more than it saves.
     parallel_from: int = 50_000
-    # Rows of an append-only table compared with their expected rows at a time.
+    # Stored rows of an append-only view fetched and compared at a time: a whole batch's
+    # worth falls out of the CPU's caches before the comparison.
     compared_at_a_time: int = 1000
     # Notifications read at a time when a replay reads the ledger.
     replay_page: int = 1000
     # Stored claims read at a time when verify compares the claims.
     claims_fetch: int = 2000
-    # Signed heads read at a time (sealed rebuild, the head record).
-    heads_page: int = 5000
+    # Rows of the sealed log and of the signed heads read at a time (keyset pages: no
+    # round trip per event).
+    keyset_page: int = 5000
     # Rows held at once while a metric's claims stream past an estimate read.
     fetch_rows: int = 1000
     # Signed sizes whose roots the head record remembers.

@@ -35,6 +35,7 @@ from projections.reads.audit_log import MerkleLog
 from projections.reads.queries import LedgerQueries
 from projections.storage.schema import VIEW_TABLES
 from projections.store import Store, open_sqlite_store
+from projections.tuning import Tuning
 from projections.verify import verify_fast_path
 from projections.verify.claims_check import ClaimsInVersions
 from projections.verify.verification import (
@@ -50,7 +51,6 @@ from projections.verify.verification import (
     verify_log,
     verify_store,
 )
-from projections.writer import estimate_keeper, view_writer
 
 pytestmark = pytest.mark.integration
 
@@ -184,12 +184,12 @@ def files(template: Files, tmp_path: Path) -> Files:
 
 
 @pytest.fixture
-def opened(files: Files) -> Iterator[Callable[[], Store]]:
+def opened(files: Files) -> Iterator[Callable[..., Store]]:
     """Opens the copied store (after the test has tampered with it); closes it after."""
     stores: list[Store] = []
 
-    def open_() -> Store:
-        stores.append(open_sqlite_store(str(files.events)))
+    def open_(tuning: Tuning | None = None) -> Store:
+        stores.append(open_sqlite_store(str(files.events), tuning=tuning))
         return stores[-1]
 
     yield open_
@@ -489,7 +489,7 @@ CHECKS = pytest.mark.parametrize("check", [verify_log, verify_store], ids=["log"
 @CHECKS
 def test_verification_of_a_clean_store_gives_the_count_and_the_root_of_the_log(
     check: Check,
-    opened: Callable[[], Store],
+    opened: Callable[..., Store],
 ) -> None:
     store = opened()
 
@@ -504,7 +504,7 @@ def test_verification_of_a_clean_store_gives_the_count_and_the_root_of_the_log(
 @pytest.mark.parametrize("edit", list(EVENT_EDITS))
 @CHECKS
 def test_verification_names_an_edited_event(
-    check: Check, files: Files, opened: Callable[[], Store], edit: str
+    check: Check, files: Files, opened: Callable[..., Store], edit: str
 ) -> None:
     event = edit_event(files, edit)
 
@@ -520,7 +520,7 @@ def test_verification_names_an_edited_event(
 
 @CHECKS
 def test_verification_names_the_first_of_two_swapped_events(
-    check: Check, files: Files, opened: Callable[[], Store]
+    check: Check, files: Files, opened: Callable[..., Store]
 ) -> None:
     a, b = [e for e in stored_events(files) if e.topic.endswith("Source.Registered")][2:4]
     rewrite_state(files, a.position, b.state)
@@ -534,7 +534,7 @@ def test_verification_names_the_first_of_two_swapped_events(
 
 @CHECKS
 def test_verification_names_an_event_moved_to_another_version(
-    check: Check, files: Files, opened: Callable[[], Store]
+    check: Check, files: Files, opened: Callable[..., Store]
 ) -> None:
     event = event_where(files, "Claim.Assessed", b"")
     execute(
@@ -550,7 +550,7 @@ def test_verification_names_an_event_moved_to_another_version(
 
 @CHECKS
 def test_verification_names_a_deleted_event(
-    check: Check, files: Files, opened: Callable[[], Store]
+    check: Check, files: Files, opened: Callable[..., Store]
 ) -> None:
     event = stored_events(files)[5]
     execute(files.events, "DELETE FROM stored_events WHERE rowid=?", event.position)
@@ -566,7 +566,7 @@ def test_verification_names_a_deleted_event(
 
 @CHECKS
 def test_verification_names_a_sealed_leaf_that_was_edited(
-    check: Check, files: Files, opened: Callable[[], Store]
+    check: Check, files: Files, opened: Callable[..., Store]
 ) -> None:
     event = stored_events(files)[7]
     execute(
@@ -595,7 +595,7 @@ def test_verification_names_a_sealed_leaf_that_was_edited(
     ids=["first leaf", "last leaf", "inner node", "last leaf deleted"],
 )
 def test_a_tampered_merkle_log_fails_verification(
-    files: Files, opened: Callable[[], Store], sql: str
+    files: Files, opened: Callable[..., Store], sql: str
 ) -> None:
     execute(files.views, sql)
     store = opened()
@@ -621,7 +621,7 @@ def compare_with_rebuild(store: Store) -> Divergence | None:
         rebuilt.datastore.close()
 
 
-def test_compare_views_finds_nothing_in_a_clean_store(opened: Callable[[], Store]) -> None:
+def test_compare_views_finds_nothing_in_a_clean_store(opened: Callable[..., Store]) -> None:
     assert compare_with_rebuild(opened()) is None
 
 
@@ -693,7 +693,7 @@ def test_compare_views_finds_nothing_in_a_clean_store(opened: Callable[[], Store
     ],
 )
 def test_compare_views_names_the_view_and_key_of_an_edited_row(
-    files: Files, opened: Callable[[], Store], sql: str, expected: str
+    files: Files, opened: Callable[..., Store], sql: str, expected: str
 ) -> None:
     execute(files.views, sql)
 
@@ -760,19 +760,22 @@ VIEW_EDITS = {
 }
 
 
+IN_A_PROCESS = Tuning(parallel_from=0)
+
+
 @pytest.fixture(params=["log half here", "log half in a process"])
-def log_half(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def log_half(request: pytest.FixtureRequest) -> Tuning:
     """Where the fast path checks the log: in this process, or in a second one beside the
-    views half (as it does from verify_fast_path.PARALLEL_FROM events on)."""
-    parallel = request.param == "log half in a process"
-    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0 if parallel else 10**12)
-    return str(request.param)
+    views half (as it does from `Tuning.parallel_from` events on)."""
+    return (
+        IN_A_PROCESS if request.param == "log half in a process" else Tuning(parallel_from=10**12)
+    )
 
 
 def test_the_fast_path_and_the_full_rebuild_agree_on_a_clean_store(
-    opened: Callable[[], Store], log_half: str
+    opened: Callable[..., Store], log_half: Tuning
 ) -> None:
-    store = opened()
+    store = opened(log_half)
 
     fast, checked, restarts = fast_then_verify(store)
     full = verify_by_full_rebuild(store.ledger, store.views)
@@ -787,14 +790,14 @@ def fast_then_verify(store: Store) -> tuple[Verified | None, Verified | Divergen
     """The fast path's answer alone, then verify_store's, and how often it restarted (went
     on to the full rebuild)."""
     restarts: list[None] = []
-    fast = check_in_write_order(store.ledger, store.paths[1])
+    fast = check_in_write_order(store.ledger, store.paths[1], tuning=store.views.tuning)
     checked = verify_store(store.ledger, store.views, on_restart=lambda: restarts.append(None))
     return fast, checked, len(restarts)
 
 
 @pytest.mark.parametrize("edit", list(VIEW_EDITS))
 def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
-    files: Files, opened: Callable[[], Store], edit: str
+    files: Files, opened: Callable[..., Store], edit: str
 ) -> None:
     check_an_edited_view(files, opened, edit)
 
@@ -804,15 +807,16 @@ def test_the_fast_path_does_not_pass_an_edited_view_and_verify_names_it(
     ["feed data", "feed row deleted", "merkle node added", "claim version added", "claim origin"],
 )
 def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_view(
-    files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
+    files: Files, opened: Callable[..., Store], edit: str
 ) -> None:
-    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0)
-    check_an_edited_view(files, opened, edit)
+    check_an_edited_view(files, opened, edit, IN_A_PROCESS)
 
 
-def check_an_edited_view(files: Files, opened: Callable[[], Store], edit: str) -> None:
+def check_an_edited_view(
+    files: Files, opened: Callable[..., Store], edit: str, tuning: Tuning | None = None
+) -> None:
     execute(files.views, VIEW_EDITS[edit])
-    store = opened()
+    store = opened(tuning)
 
     fast, checked, restarts = fast_then_verify(store)
 
@@ -824,26 +828,27 @@ def check_an_edited_view(files: Files, opened: Callable[[], Store], edit: str) -
 
 @pytest.mark.parametrize("edit", [*EVENT_EDITS, "a deleted event"])
 def test_the_fast_path_does_not_pass_an_edited_event_and_verify_names_it(
-    files: Files, opened: Callable[[], Store], edit: str
+    files: Files, opened: Callable[..., Store], edit: str
 ) -> None:
     check_an_edited_event(files, opened, edit)
 
 
 @pytest.mark.parametrize("edit", ["a recorded value changed", "a deleted event"])
 def test_the_fast_path_with_the_log_half_in_a_process_does_not_pass_an_edited_event(
-    files: Files, opened: Callable[[], Store], edit: str, monkeypatch: pytest.MonkeyPatch
+    files: Files, opened: Callable[..., Store], edit: str
 ) -> None:
-    monkeypatch.setattr(verify_fast_path, "PARALLEL_FROM", 0)
-    check_an_edited_event(files, opened, edit)
+    check_an_edited_event(files, opened, edit, IN_A_PROCESS)
 
 
-def check_an_edited_event(files: Files, opened: Callable[[], Store], edit: str) -> None:
+def check_an_edited_event(
+    files: Files, opened: Callable[..., Store], edit: str, tuning: Tuning | None = None
+) -> None:
     if edit == "a deleted event":
         event = stored_events(files)[9]
         execute(files.events, "DELETE FROM stored_events WHERE rowid=?", event.position)
     else:
         event = edit_event(files, edit)
-    store = opened()
+    store = opened(tuning)
 
     fast, checked, restarts = fast_then_verify(store)
 
@@ -855,7 +860,7 @@ def check_an_edited_event(files: Files, opened: Callable[[], Store], edit: str) 
 
 @pytest.mark.parametrize("view", ["claim_versions", "claims"])
 def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
-    files: Files, opened: Callable[[], Store], view: str
+    files: Files, opened: Callable[..., Store], view: str
 ) -> None:
     """A claim version (or a claim's row) deleted and put back unchanged moves to the end
     of the rowid order: the fast path cannot show the views equal, the full rebuild finds
@@ -875,15 +880,13 @@ def test_views_equal_by_key_but_not_in_write_order_are_left_to_the_full_rebuild(
 
 
 def test_the_fast_path_reads_claims_back_from_the_checked_claim_versions(
-    opened: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+    opened: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no claim state and no estimate kept in memory, every correction, retraction
     and rating makes the views half read claims back (`claims_check.ClaimsInVersions`,
     from the stored claim versions shown equal so far): it still shows a clean store
     equal, with the size and root the full rebuild finds."""
-    store = opened()
-    monkeypatch.setattr(view_writer, "MAX_CACHED_CLAIM_STATES", 0)
-    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_WEIGHT", 0)
+    store = opened(Tuning(max_cached_claim_states=0, max_cached_weight=0))
     reads: list[str] = []
     for name in ("state", "of_metric", "metrics_from"):
         counted = getattr(ClaimsInVersions, name)
@@ -906,7 +909,7 @@ def counting(method: Callable[..., Any], name: str, calls: list[str]) -> Callabl
 
 
 def test_a_second_process_that_cannot_run_leaves_the_log_half_to_this_one(
-    opened: Callable[[], Store], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    opened: Callable[..., Store], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No interpreter to start (a frozen build, say): the fast path still answers, with
     the log checked here after the views, and says why."""
@@ -923,7 +926,7 @@ def test_a_second_process_that_cannot_run_leaves_the_log_half_to_this_one(
 
 @pytest.mark.parametrize("path", ["fast path", "fast path, log half in a process", "full rebuild"])
 def test_verify_reads_the_stored_views_in_one_snapshot(
-    files: Files, opened: Callable[[], Store], path: str
+    files: Files, opened: Callable[..., Store], path: str
 ) -> None:
     """Events projected while verify runs (a server going on) are not half seen: it checks
     the log as it was when it began, on either path."""
@@ -951,7 +954,7 @@ def test_verify_reads_the_stored_views_in_one_snapshot(
 
 
 def test_rebuilt_views_equal_the_live_ones_after_a_mixed_history(
-    opened: Callable[[], Store],
+    opened: Callable[..., Store],
 ) -> None:
     store = opened()
     rebuilt = rebuild_in_memory(store.ledger, store.ledger.max_position())
@@ -1001,7 +1004,7 @@ def test_views_projected_one_event_at_a_time_equal_views_projected_in_one_batch(
 
 
 def test_a_snapshot_at_every_moment_equals_replaying_the_events_up_to_that_moment(
-    opened: Callable[[], Store],
+    opened: Callable[..., Store],
 ) -> None:
     store = opened()
     moments = [(e["position"], e["recorded_at"]) for e in store.queries.audit_events(0, 1000)[0]]
@@ -1024,7 +1027,7 @@ def test_a_snapshot_at_every_moment_equals_replaying_the_events_up_to_that_momen
 
 
 def test_a_snapshot_between_two_events_equals_replaying_up_to_the_earlier_one(
-    opened: Callable[[], Store],
+    opened: Callable[..., Store],
 ) -> None:
     store = opened()
     events = store.queries.audit_events(0, 1000)[0]
