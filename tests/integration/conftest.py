@@ -30,6 +30,12 @@ from projections.store import Store, sqlite_env
 from projections.tuning import Tuning
 from projections.verify.verification import rebuild_in_memory
 from tests.conftest import STORES
+from tests.integration.verification_support import (  # noqa: F401 - fixtures, by name
+    files,
+    log_half,
+    opened,
+    template,
+)
 
 ACTOR = "integration-test"
 CLI = Path(sys.executable).with_name("claimledger")
@@ -126,8 +132,8 @@ def store_at(request: pytest.FixtureRequest, events_path: Path) -> Iterator[Stor
         siblings = (f"sqlite:///{events_path.parent / f'other-{n}' / 'ledger.db'}" for n in count())
         at = StoreAt("sqlite", f"sqlite:///{events_path}", lambda: next(siblings))
     yield at
-    for opened in at.opened:
-        opened.close()
+    for each in at.opened:
+        each.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from projections.store import Store, open_sqlite_store
 from projections.tuning import Tuning
 from projections.writer.view_writer import ViewWriter
 
-from .test_verification import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
+from .verification_support import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
 
 pytestmark = pytest.mark.integration
 
