@@ -78,8 +78,8 @@ def wire_integrity(store: Store) -> None:
     against the sealed log."""
     db = record_db_of(store.ledger.recorder, store.views)
     create_tables(db, store.views.dialect)
-    store.signed_heads = SignedHeads(db)
-    store.alarm = WriteAlarm(db)
+    store.signed_heads = SignedHeads(db, store.views.tuning)
+    store.alarm = WriteAlarm(db, store.views.tuning)
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
 
 

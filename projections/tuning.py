@@ -60,17 +60,9 @@ class Tuning:
     # Rows of the sealed log and of the signed heads read at a time (keyset pages: no
     # round trip per event).
     keyset_page: int = 5000
-    # Rows held at once while a metric's claims stream past an estimate read.
-    fetch_rows: int = 1000
-    # Signed sizes whose roots the head record remembers.
+    # Signed sizes whose roots a process remembers; past it the memory is dropped and each
+    # size is compared with its stored row again the next time it is signed.
     remembered_sizes: int = 100_000
-    # How often the write alarm is read back from the store.
+    # How long a process trusts the write alarm it last read: another process may raise
+    # or clear it.
     alarm_read_every_seconds: float = 1.0
-    # Legacy key ids remembered by the key records.
-    legacy_ids_kept: int = 10_000
-    # Commands one group commit gathers at most.
-    max_gathered: int = 500
-    # How long a finished idempotent request's answer is kept for a retry.
-    idempotency_retention_seconds: float = 24 * 60 * 60
-    # How old a pending idempotent request is before another may take it over.
-    idempotency_abandoned_after_seconds: float = 60.0
