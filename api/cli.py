@@ -172,7 +172,7 @@ def worker(
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         store = services.store
-        runner = store.runner = type(store.runner)(store.ledger, store.views, batch_size)
+        runner = store.runner = type(store.runner)(store.ledger, store.views, batch_size=batch_size)
         runner.start()
         console.print(
             f"projecting (views at position {runner.position}; a standby until no other "

@@ -8,6 +8,7 @@ from api.settings import Settings
 from projections.log.signing import TreeHeadSigner, load_or_create_key
 from projections.reads.audit_log import MerkleLog
 from projections.store import Store, open_postgres_store, open_sqlite_store
+from projections.tuning import Tuning
 
 
 @dataclass
@@ -18,12 +19,14 @@ class Services:
     signer: TreeHeadSigner
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, tuning: Tuning | None = None) -> Store:
     """The store the settings name: SQLite files or a PostgreSQL database."""
     if settings.is_postgres:
-        store = open_postgres_store(settings.postgres_env, settings.store_description)
+        store = open_postgres_store(settings.postgres_env, settings.store_description, tuning)
     else:
-        store = open_sqlite_store(settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout)
+        store = open_sqlite_store(
+            settings.sqlite_path, lock_timeout=settings.sqlite_lock_timeout, tuning=tuning
+        )
     store.ledger.set_write_path(settings.write_path)
     return store
 

@@ -35,7 +35,9 @@ from bench.report import (
     table,
 )
 from bench.stats import median
-from projections.verify.verify_fast_path import PARALLEL_FROM
+from projections.tuning import Tuning
+
+PARALLEL_FROM = Tuning().parallel_from
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -16,6 +16,7 @@ from projections.reads.idempotency import IdempotencyStore
 from projections.reads.key_records import KeyRecords
 from projections.reads.queries import LedgerQueries
 from projections.runner.batched_runner import BatchedRunner
+from projections.runner.subscription import PollingSQLiteApplicationRecorder
 from projections.storage.file_modes import private_sqlite_file
 from projections.storage.group_commit import GroupCommitter
 from projections.storage.ledger_views import (
@@ -26,6 +27,7 @@ from projections.storage.ledger_views import (
 )
 from projections.storage.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
 from projections.storage.sqlite_factory import sqlite_env
+from projections.tuning import Tuning
 from projections.verify import LoadCheck
 
 # The views' tracking table on PostgreSQL is `<this>_tracking`, beside `ledger_events`.
@@ -76,8 +78,8 @@ def wire_integrity(store: Store) -> None:
     against the sealed log."""
     db = record_db_of(store.ledger.recorder, store.views)
     create_tables(db, store.views.dialect)
-    store.signed_heads = SignedHeads(db)
-    store.alarm = WriteAlarm(db)
+    store.signed_heads = SignedHeads(db, store.views.tuning)
+    store.alarm = WriteAlarm(db, store.views.tuning)
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
 
 
@@ -88,9 +90,13 @@ def views_path_for(events_path: str) -> str:
 
 
 def open_sqlite_store(
-    events_path: str, views_path: str | None = None, lock_timeout: int = 5
+    events_path: str,
+    views_path: str | None = None,
+    lock_timeout: int = 5,
+    tuning: Tuning | None = None,
 ) -> Store:
     """Open (creating if needed) the SQLite event store and its views file."""
+    tuning = tuning or Tuning()
     views_path = views_path or views_path_for(events_path)
     try:
         for path in (events_path, views_path):
@@ -103,25 +109,30 @@ def open_sqlite_store(
     except Exception as error:
         raise StoreUnavailable(f"cannot open the store at {events_path}: {error}") from error
     assert isinstance(views, SQLiteLedgerViews)
+    views.use(tuning)
+    if isinstance(ledger.recorder, PollingSQLiteApplicationRecorder):
+        ledger.recorder.poll_interval = tuning.poll_interval
     return Store(
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=BatchedRunner(ledger, views),
+        runner=BatchedRunner(ledger, views, tuning),
         idempotency=IdempotencyStore(views),
         keys=KeyRecords(ledger, None if events_path.startswith("file:") else events_path),
         paths=(events_path, views_path),
     )
 
 
-def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
+def open_postgres_store(
+    env: Mapping[str, str], description: str, tuning: Tuning | None = None
+) -> Store:
     """Open (creating the tables if needed) the ledger and its views in one PostgreSQL
     database. `env` holds the library's `PERSISTENCE_MODULE` and `POSTGRES_*` settings
     (built by the API's settings); `description` names the store without its password.
     """
     try:
         with schema_lock(env):
-            return _open_postgres_store(env, description)
+            return _open_postgres_store(env, description, tuning or Tuning())
     except StoreUnavailable:
         raise
     except Exception as error:
@@ -130,12 +141,13 @@ def open_postgres_store(env: Mapping[str, str], description: str) -> Store:
         ) from error
 
 
-def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
+def _open_postgres_store(env: Mapping[str, str], description: str, tuning: Tuning) -> Store:
     ledger = Ledger(env=dict(env), committer=GroupCommitter)
     try:
         factory = InfrastructureFactory.construct(env=Environment(VIEWS_NAME, dict(env)))
         views = factory.tracking_recorder(PostgresLedgerViews)
         assert isinstance(views, PostgresLedgerViews)
+        views.use(tuning)
         idempotency = IdempotencyStore(views)
     except Exception:
         ledger.close()
@@ -144,7 +156,7 @@ def _open_postgres_store(env: Mapping[str, str], description: str) -> Store:
         ledger=ledger,
         views=views,
         queries=LedgerQueries(views),
-        runner=BatchedRunner(ledger, views),
+        runner=BatchedRunner(ledger, views, tuning),
         idempotency=idempotency,
         keys=KeyRecords(ledger),
         paths=(description, description),

@@ -29,13 +29,12 @@ from eventsourcing.utils import resolve_topic
 from domain.event_data import ENVELOPE_FIELDS, rfc3339
 from domain.values import decimal_text
 from projections.events.feed_event import Applied
+from projections.tuning import Tuning
 
 # The envelope fields that are not read separately (`timestamp` and `actor` are).
 OTHER_ENVELOPE_FIELDS = tuple(sorted(ENVELOPE_FIELDS - {"timestamp", "actor"}))
 # Decoded JSON values that are their own feed form.
 PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-# How many results of a conversion are remembered (dates and amounts recur).
-MEMO_SIZE = 1 << 16
 # A stored UTC time with microseconds: rfc3339 writes it as its first 26 characters
 # and a Z. ASCII digits only: `\d` would match other scripts' digits too.
 UTC_MICROSECONDS = re.compile(
@@ -57,12 +56,13 @@ PlainEvent = tuple[str, str, str, dict[str, Any]]
 class Memo(dict[str, str]):
     """A conversion's results by input text, computed when first asked for (bounded)."""
 
-    def __init__(self, convert: Callable[[str], str]) -> None:
+    def __init__(self, convert: Callable[[str], str], size: int = Tuning.memo_size) -> None:
         super().__init__()
         self.convert = convert
+        self.size = size
 
     def __missing__(self, text: str) -> str:
-        if len(self) >= MEMO_SIZE:
+        if len(self) >= self.size:
             self.clear()
         converted = self[text] = self.convert(text)
         return converted

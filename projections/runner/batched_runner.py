@@ -17,26 +17,30 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Subscription
 
 from projections.events.stored_events import applied_from_stored
-from projections.runner.prepared_feed import PREPARE_FROM, PreparedFeed
+from projections.runner.prepared_feed import PreparedFeed
 from projections.runner.subscription import next_batch
 from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import BaseLedgerViews
+from projections.tuning import Tuning
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATCH_SIZE = 20_000
 
 
 class BatchedRunner:
     """Keeps the views up to date with the ledger, in this process."""
 
     def __init__(
-        self, ledger: Application[Any], views: BaseLedgerViews, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        ledger: Application[Any],
+        views: BaseLedgerViews,
+        tuning: Tuning | None = None,
+        batch_size: int | None = None,
     ) -> None:
         self.ledger = ledger
         self.views = views
-        self.batch_size = batch_size
-        self.prepare_from = PREPARE_FROM  # events behind from which a process prepares
+        self.tuning = tuning or views.tuning
+        self.batch_size = batch_size or self.tuning.batch_size
+        self.prepare_from = self.tuning.prepare_from  # events behind from which a process prepares
         self.error: BaseException | None = None
         self._applied = threading.Condition()
         self._position = views.position()
@@ -191,10 +195,10 @@ class BatchedRunner:
         until = self.ledger.recorder.max_notification_id() or 0
         if until - self._position < self.prepare_from:
             return
-        feed = PreparedFeed.start(self.ledger, self.views, self._position, until)
+        feed = PreparedFeed.start(self.ledger, self.views, self._position, until, self.tuning)
         if feed is None:
             return
-        with feed, collector_paused() as collector:
+        with feed, collector_paused(self.tuning.young_limit) as collector:
             chunks = iter(feed)
             while True:
                 try:
@@ -218,7 +222,7 @@ class BatchedRunner:
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         mapper = self.ledger.mapper
-        with collector_paused() as collector:
+        with collector_paused(self.tuning.young_limit) as collector:
             records = [applied_from_stored(n, mapper) for n in notifications]
             position = self.views.apply_records(records)
             collector.between_batches()

@@ -38,23 +38,11 @@ from projections.events.prepared_batch import PreparedBatch
 from projections.log.merkle import StoredNode
 from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import BaseLedgerViews
+from projections.tuning import Tuning
 from projections.writer.feed_log import FeedLog
 from projections.writer.pending_rows import PendingRows
 
 log = logging.getLogger(__name__)
-
-# Fewer events than this behind, one process: forking and handing over cost more than
-# they save (decision 0010).
-PREPARE_FROM = 2_000
-# Events a hand-over carries: small enough that applying starts soon after the fork,
-# large enough that encoding and the pipe cost little per event.
-CHUNK = 250
-FIRST_CHUNK = 50  # the runner waits for the first: it comes sooner
-PIPE_BYTES = 1 << 20
-# A chunk takes milliseconds to make. A forked process can still hang for good: forked
-# from a process whose other threads use SQLite, it may inherit one of SQLite's mutexes
-# locked (its allocator's, say). The runner stops waiting after this long.
-STALL_SECONDS = 10.0
 
 
 def prepare(events: FeedEvents, feed: FeedLog, rows: list[EventRow], leaf: int) -> PreparedBatch:
@@ -78,9 +66,10 @@ def prepare_all(
     until: int,
     leaf: int,
     compact_range: dict[int, StoredNode],
+    tuning: Tuning,
 ) -> None:
     """The preparing process: every event after position `after` up to `until`, in
-    chunks of `CHUNK`, sent as ("batch", PreparedBatch) messages, then ("end", None), or
+    chunks of `tuning.chunk`, sent as ("batch", PreparedBatch) messages, then ("end", None), or
     ("error", why) at the first thing it cannot do. Once the runner is gone (killed, or
     done listening), the next send fails and this process ends."""
     receiver.close()  # the runner's end, inherited: else the pipe outlives the runner
@@ -88,8 +77,9 @@ def prepare_all(
     feed = FeedLog(PendingRows())
     feed.compact_range.update(compact_range)  # so appending never reads the views
     try:
-        with collector_paused() as collector:
-            for rows in first_split(events.rows.batches(until, CHUNK, after)):
+        with collector_paused(tuning.young_limit) as collector:
+            batches = events.rows.batches(until, tuning.chunk, after)
+            for rows in first_split(batches, tuning.first_chunk):
                 batch = prepare(events, feed, rows, leaf)
                 leaf += len(rows)
                 sender.send_bytes(marshal.dumps(("batch", tuple(batch))))
@@ -112,19 +102,19 @@ def detach_signals() -> None:
     signal.set_wakeup_fd(-1)
 
 
-def widen(pipe: Connection) -> None:
+def widen(pipe: Connection, size: int) -> None:
     """Let the pipe hold a few chunks (Linux: up to `pipe-max-size`, 1 MiB by default),
     so the preparing process runs ahead instead of waiting for each read."""
     with suppress(OSError, AttributeError):
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
 
 
-def first_split(batches: Iterator[list[EventRow]]) -> Iterator[list[EventRow]]:
-    """The batches, the first cut after `FIRST_CHUNK` rows: the runner waits for it."""
+def first_split(batches: Iterator[list[EventRow]], first: int) -> Iterator[list[EventRow]]:
+    """The batches, the first cut after `first` rows: the runner waits for it."""
     for number, rows in enumerate(batches):
-        if number == 0 and len(rows) > FIRST_CHUNK:
-            yield rows[:FIRST_CHUNK]
-            yield rows[FIRST_CHUNK:]
+        if number == 0 and len(rows) > first:
+            yield rows[:first]
+            yield rows[first:]
         else:
             yield rows
 
@@ -132,14 +122,20 @@ def first_split(batches: Iterator[list[EventRow]]) -> Iterator[list[EventRow]]:
 class PreparedFeed:
     """Batches made by a forked preparing process, received in position order."""
 
-    def __init__(self, process: Any, receiver: Connection) -> None:
+    def __init__(self, process: Any, receiver: Connection, stall_seconds: float) -> None:
         self.process = process
         self.receiver = receiver
+        self.stall_seconds = stall_seconds
         self.complete = False  # every event was prepared and received
 
     @classmethod
     def start(
-        cls, ledger: Application[Any], views: BaseLedgerViews, after: int, until: int
+        cls,
+        ledger: Application[Any],
+        views: BaseLedgerViews,
+        after: int,
+        until: int,
+        tuning: Tuning,
     ) -> PreparedFeed | None:
         """Fork the preparing process for the events after `after` up to `until`; None
         where it cannot run (events not in a SQLite file, no fork on this system)."""
@@ -149,7 +145,7 @@ class PreparedFeed:
         leaf, compact_range = views.log_compact_range()
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        widen(sender)
+        widen(sender, tuning.pipe_bytes)
         process = context.Process(
             target=prepare_all,
             args=(
@@ -160,6 +156,7 @@ class PreparedFeed:
                 until,
                 leaf,
                 compact_range,
+                tuning,
             ),
             name="claimledger-prepare",
             daemon=True,
@@ -174,15 +171,15 @@ class PreparedFeed:
             return None
         finally:
             sender.close()  # the child's end: EOF here once the child is gone
-        return cls(process, receiver)
+        return cls(process, receiver, tuning.stall_seconds)
 
     def __iter__(self) -> Iterator[PreparedBatch]:
         while True:
             try:
-                if not self.receiver.poll(STALL_SECONDS):
+                if not self.receiver.poll(self.stall_seconds):
                     log.warning(
                         "the preparing process sent nothing for %s s; catching up in one process",
-                        STALL_SECONDS,
+                        self.stall_seconds,
                     )
                     return
                 kind, content = marshal.loads(self.receiver.recv_bytes())

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-DEFAULT_POLL_INTERVAL = 0.1
+from projections.tuning import Tuning
 
 
 class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
@@ -35,7 +35,7 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
         recorder: ApplicationRecorder,
         gt: int | None = None,
         topics: Sequence[str] = (),
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float = Tuning.poll_interval,
     ) -> None:
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
@@ -108,12 +108,15 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.poll_interval = Tuning.poll_interval  # the store sets its own
         self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
-        subscription = PollingSubscription(self, gt=gt, topics=topics)
+        subscription = PollingSubscription(
+            self, gt=gt, topics=topics, poll_interval=self.poll_interval
+        )
         self._subscriptions.add(subscription)
         return subscription
 

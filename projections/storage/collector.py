@@ -13,25 +13,28 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Young objects (made since the last collection, net of those freed) beyond which a
-# batch boundary collects them: far above where the replays' caches level off.
-YOUNG_LIMIT = 1_000_000
+from projections.tuning import Tuning
 
 
 class Paused:
+    def __init__(self, young_limit: int) -> None:
+        # Young objects (made since the last collection, net of those freed) beyond which
+        # a batch boundary collects them: far above where the replays' caches level off.
+        self.young_limit = young_limit
+
     def between_batches(self) -> None:
-        """Collect the young objects if they have piled up (see YOUNG_LIMIT)."""
-        if gc.get_count()[0] > YOUNG_LIMIT:
+        """Collect the young objects if they have piled up beyond the limit."""
+        if gc.get_count()[0] > self.young_limit:
             gc.collect(0)
 
 
 @contextmanager
-def collector_paused() -> Iterator[Paused]:
+def collector_paused(young_limit: int = Tuning.young_limit) -> Iterator[Paused]:
     """The cycle collector off (unless another thread has it off already) until the end."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield Paused()
+        yield Paused(young_limit)
     finally:
         if was_enabled:
             gc.enable()

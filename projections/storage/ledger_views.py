@@ -32,14 +32,11 @@ from projections.storage.schema import (
     writer_statements,
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
+from projections.tuning import Tuning
 from projections.writer.feed_log import stored_compact_range
 from projections.writer.view_writer import ViewWriter
 
 APPLICATION_NAME = "ledger"
-# The page cache of the connection that catches up far behind (see `catching_up`).
-CATCH_UP_CACHE_KIB = 128 * 1024
-# How often a standby runner tries to become the active one.
-STANDBY_POLL_SECONDS = 0.2
 
 
 class BaseLedgerViews:
@@ -47,6 +44,12 @@ class BaseLedgerViews:
 
     dialect: str
     writer: ViewWriter
+    tuning: Tuning
+
+    def use(self, tuning: Tuning) -> None:
+        """Tune these views (the library constructs them with the defaults)."""
+        self.tuning = tuning
+        self.writer = ViewWriter(tuning=tuning)
 
     def sql_transaction(self, commit: bool = False) -> AbstractContextManager[SqlCursor]:
         """A transaction on the views' database, as a cursor speaking portable SQL.
@@ -226,7 +229,7 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writer = ViewWriter()
+        self.use(Tuning())
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *create_statements(SQLITE)]
@@ -245,7 +248,7 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
         # Far behind, the connection applying batches keeps a larger page cache: the
         # random-key indexes (claim ids) of a large views file then stay in memory
         # instead of each insert reading a page back (decision 0010).
-        c.execute(f"PRAGMA cache_size=-{CATCH_UP_CACHE_KIB}")
+        c.execute(f"PRAGMA cache_size=-{self.tuning.catch_up_cache_kib}")
 
     def tracked_id(self) -> int | None:
         return self.max_tracking_id(APPLICATION_NAME)
@@ -271,7 +274,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writer = ViewWriter()
+        self.use(Tuning())
         from psycopg.sql import SQL
 
         for statement in create_statements(POSTGRES):
@@ -310,7 +313,7 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
                 row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
                 if row is not None and row[0]:
                     break
-                if stopping.wait(STANDBY_POLL_SECONDS):
+                if stopping.wait(self.tuning.standby_poll_seconds):
                     yield False
                     return
             try:

@@ -34,16 +34,12 @@ from domain.event_data import rfc3339
 from projections.log.signing import TreeHead
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sql import POSTGRES, SqlCursor
+from projections.tuning import Tuning
 
 # A transaction on the database holding the record (True: one that commits).
 RecordDb = Callable[[bool], AbstractContextManager[SqlCursor]]
 
-# Sizes whose root this process keeps in memory; past it the memory is dropped and each
-# size is compared with its stored row again the next time it is signed.
-REMEMBERED_SIZES = 100_000
-
 SIZE_TYPE = {POSTGRES: "BIGINT"}
-HEADS_PAGE = 5000
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +100,9 @@ def create_tables(db: RecordDb, dialect: str) -> None:
 class SignedHeads:
     """Every tree head the server signs, recorded the first time its size is signed."""
 
-    def __init__(self, db: RecordDb) -> None:
+    def __init__(self, db: RecordDb, tuning: Tuning | None = None) -> None:
         self.db = db
+        self.tuning = tuning or Tuning()
         self.roots: dict[int, str] = {}  # sizes recorded (or read back) by this process
         self.lock = threading.Lock()
 
@@ -138,7 +135,7 @@ class SignedHeads:
         if signed_root != head.root_hash:
             raise SignedRootChanged(head.tree_size, signed_root, signed_at, head.root_hash)
         with self.lock:
-            if len(self.roots) >= REMEMBERED_SIZES:
+            if len(self.roots) >= self.tuning.remembered_sizes:
                 self.roots.clear()
             self.roots[head.tree_size] = head.root_hash
 
@@ -151,24 +148,21 @@ class SignedHeads:
                 page = c.execute(
                     "SELECT tree_size, root_hash, timestamp FROM signed_heads "
                     "WHERE tree_size > ? ORDER BY tree_size LIMIT ?",
-                    (after, HEADS_PAGE),
+                    (after, self.tuning.keyset_page),
                 ).fetchall()
             for r in page:
                 yield int(r[0]), str(r[1]), str(r[2])
-            if len(page) < HEADS_PAGE:
+            if len(page) < self.tuning.keyset_page:
                 return
             after = int(page[-1][0])
-
-
-# How long a process trusts the alarm it last read: another process may raise or clear it.
-ALARM_READ_EVERY_SECONDS = 1.0
 
 
 class WriteAlarm:
     """The persisted reason writes are refused, or nothing."""
 
-    def __init__(self, db: RecordDb) -> None:
+    def __init__(self, db: RecordDb, tuning: Tuning | None = None) -> None:
         self.db = db
+        self.trusted_for = (tuning or Tuning()).alarm_read_every_seconds
         self.lock = threading.Lock()
         self._reason: str | None = None
         self._read_at = float("-inf")
@@ -176,7 +170,7 @@ class WriteAlarm:
     def reason(self) -> str | None:
         """The alarm's reason, read again when the last read is over a second old."""
         now = time.monotonic()
-        if now - self._read_at < ALARM_READ_EVERY_SECONDS:
+        if now - self._read_at < self.trusted_for:
             return self._reason
         with self.db(False) as c:
             row = c.execute("SELECT reason FROM write_alarm WHERE id = 1").fetchone()

@@ -67,11 +67,6 @@ ROWID_BY_KEY = {
 }
 
 
-# Stored rows fetched and compared at a time: a batch's worth at once fell out of the
-# CPU's caches before the comparison (decision 0009).
-COMPARED_AT_A_TIME = 1000
-
-
 class RowsDiffer(Exception):
     """A rebuilt row is not the next stored one."""
 
@@ -81,8 +76,11 @@ class StoredInOrder:
     level of the Merkle log), on a connection that has the stored file attached as
     `stored` and holds one read transaction open (`replay.beside_a_snapshot`)."""
 
-    def __init__(self, db: sqlite3.Connection, tables: Sequence[str], **limits: int) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, tables: Sequence[str], at_a_time: int, **limits: int
+    ) -> None:
         self.db = db
+        self.at_a_time = at_a_time  # rows fetched and compared at once
         self.tables = tables
         self.limits = limits
         self.cursors: dict[tuple[str, int], sqlite3.Cursor] = {}
@@ -105,8 +103,8 @@ class StoredInOrder:
         if cursor is None:
             cursor = self.db.execute(IN_WRITE_ORDER[table][0], {**self.limits, "level": level})
             self.cursors[table, level] = cursor
-        for start in range(0, len(rows), COMPARED_AT_A_TIME):
-            expected = rows[start : start + COMPARED_AT_A_TIME]
+        for start in range(0, len(rows), self.at_a_time):
+            expected = rows[start : start + self.at_a_time]
             if cursor.fetchmany(len(expected)) != expected:
                 raise RowsDiffer(table)
         self.seen[table] += len(rows)
@@ -179,7 +177,7 @@ class ComparedViews(ScratchViews):
     def compare_with(self, rows: ComparedRows, claims: Claims) -> None:
         """Send the append-only rows to their stored views, and read and write claims
         through `claims` (before any event is applied)."""
-        self.writer = ViewsOnlyWriter(rows, claims)
+        self.writer = ViewsOnlyWriter(rows, claims, self.tuning)
 
     def next_leaf_index(self, c: SqlCursor) -> int:
         return 0  # no feed rows here: the log half counts the leaves

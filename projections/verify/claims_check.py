@@ -56,7 +56,6 @@ CLAIMS_AS_LAST_VERSIONS = (
     "AND NOT EXISTS (SELECT 1 FROM stored.claim_versions w "
     "WHERE w.claim = c.id AND w.version > c.version)"
 )
-FETCH = 2000  # stored claims read at a time
 
 
 class ClaimsInVersions:
@@ -65,12 +64,12 @@ class ClaimsInVersions:
     the stored claim versions shown equal so far, and counts each source's claims per
     metric itself."""
 
-    def __init__(self, rows: ComparedRows, db: sqlite3.Connection) -> None:
+    def __init__(self, rows: ComparedRows, db: sqlite3.Connection, fetch: int) -> None:
         self.rows = rows
         self.db = db
         cursor = db.execute("SELECT * FROM stored.claims ORDER BY rowid")
         self.stored: Iterator[tuple[Any, ...]] = chain.from_iterable(
-            iter(lambda: cursor.fetchmany(FETCH), [])
+            iter(lambda: cursor.fetchmany(fetch), [])
         )
         self.changed: set[str] = set()  # claims changed after they were recorded
         self.unsettled: set[str] = set()  # claims whose stored row is not as recorded

@@ -29,8 +29,9 @@ from projections.log.merkle_levels import MerkleLevels
 from projections.storage.collector import Paused, collector_paused
 from projections.storage.sqlite_factory import sqlite_env
 from projections.storage.sqlite_files import as_uri
+from projections.tuning import Tuning
 from projections.verify.append_only_check import LOG_TABLES, StoredInOrder, log_size
-from projections.verify.replay import REBUILD_BATCH, stored_notifications
+from projections.verify.replay import stored_notifications
 from projections.writer.feed_log import feed_row
 
 
@@ -38,8 +39,10 @@ class LogInOrder:
     """The log half: each stored event's feed row and leaf, recomputed, and the Merkle log
     they make, compared in write order with the stored feed and nodes up to `until`."""
 
-    def __init__(self, db: sqlite3.Connection, until: int) -> None:
-        self.stored = StoredInOrder(db, LOG_TABLES, until=until, leaves=log_size(db, until))
+    def __init__(self, db: sqlite3.Connection, until: int, at_a_time: int) -> None:
+        self.stored = StoredInOrder(
+            db, LOG_TABLES, at_a_time, until=until, leaves=log_size(db, until)
+        )
         self.tree = MerkleLevels()
 
     def check(self, records: Sequence[Applied]) -> None:
@@ -65,20 +68,23 @@ class LogInOrder:
         return self.tree.root() if self.stored.all_seen() else None
 
 
-def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple[int, str] | None:
+def log_half(
+    app: Application[Any], db: sqlite3.Connection, until: int, tuning: Tuning | None = None
+) -> tuple[int, str] | None:
     """Every stored event up to `until` recomputed into its feed row and leaf, equal to the
     stored feed and Merkle nodes in write order: the log's size and root, else None."""
-    log = LogInOrder(db, until)
+    tuning = tuning or Tuning()
+    log = LogInOrder(db, until, tuning.compared_at_a_time)
     rows = EventRows.of(app)
     try:
-        with collector_paused() as collector:
+        with collector_paused(tuning.young_limit) as collector:
             if rows is not None:
                 events = FeedEvents(rows, app.mapper)
-                for batch in rows.batches(until, REBUILD_BATCH):
+                for batch in rows.batches(until, tuning.batch_size):
                     log.check_events(map(events.of, batch))
                     collector.between_batches()
             else:
-                check_notifications(app, log, until, collector)
+                check_notifications(app, log, until, collector, tuning)
     except Exception:  # a difference, an event that does not decode: the full rebuild names it
         return None
     root = log.root()
@@ -86,13 +92,13 @@ def log_half(app: Application[Any], db: sqlite3.Connection, until: int) -> tuple
 
 
 def check_notifications(
-    app: Application[Any], log: LogInOrder, until: int, collector: Paused
+    app: Application[Any], log: LogInOrder, until: int, collector: Paused, tuning: Tuning
 ) -> None:
     """The stored events read through the library's recorder (not a SQLite file)."""
     batch: list[Applied] = []
-    for notification in stored_notifications(app, until):
+    for notification in stored_notifications(app, until, tuning.replay_page):
         batch.append(applied_from_stored(notification, app.mapper))
-        if len(batch) == REBUILD_BATCH:
+        if len(batch) == tuning.batch_size:
             log.check(batch)
             collector.between_batches()
             batch = []

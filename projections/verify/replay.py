@@ -31,12 +31,9 @@ from projections.storage.ledger_views import (
 )
 from projections.storage.sqlite_factory import TOPIC as SQLITE_FACTORY
 from projections.storage.sqlite_files import as_uri
+from projections.tuning import Tuning
 
 Progress = Callable[[int], None]
-PAGE = 1000
-# Events per transaction of the private rebuild: larger batches write each page of the
-# rebuilt claims' random-key index fewer times (decision 0008).
-REBUILD_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -52,11 +49,13 @@ class Verified:
     root_hash: str
 
 
-def stored_notifications(app: Application[Any], until: int) -> Iterator[Notification]:
+def stored_notifications(
+    app: Application[Any], until: int, page_size: int
+) -> Iterator[Notification]:
     position = 0
     while position < until:
         page = app.recorder.select_notifications(
-            start=position, limit=PAGE, stop=until, inclusive_of_start=False
+            start=position, limit=page_size, stop=until, inclusive_of_start=False
         )
         if not page:
             return
@@ -70,13 +69,14 @@ def describe(position: int, leaf_index: int | None, stream: str, version: int) -
 
 
 def private_views(
-    dbname: str, kind: type[SQLiteLedgerViews] = SQLiteLedgerViews
+    dbname: str, tuning: Tuning, kind: type[SQLiteLedgerViews] = SQLiteLedgerViews
 ) -> SQLiteLedgerViews:
     factory = InfrastructureFactory.construct(
         env={"PERSISTENCE_MODULE": SQLITE_FACTORY, "SQLITE_DBNAME": dbname}
     )
     views = factory.tracking_recorder(kind)
     assert isinstance(views, kind)
+    views.use(tuning)
     return views
 
 
@@ -90,14 +90,15 @@ def apply_stored(
     """Apply the stored events up to `until`, in batches; a stored event that cannot be
     decoded or applied is a divergence named by its position."""
     batch: list[Applied] = []
-    with collector_paused() as collector:
-        for notification in stored_notifications(app, until):
+    tuning = views.tuning
+    with collector_paused(tuning.young_limit) as collector:
+        for notification in stored_notifications(app, until, tuning.replay_page):
             try:
                 batch.append(applied_from_stored(notification, app.mapper))
             except Exception as error:
                 where = at(notification, sealed_leaf)
                 return Divergence(f"{where}: the stored event cannot be decoded ({error})")
-            if len(batch) == REBUILD_BATCH:
+            if len(batch) == tuning.batch_size:
                 failed = apply_batch(views, batch)
                 if failed is not None:
                     return failed
@@ -146,12 +147,13 @@ def private_rebuild(
     until: int,
     on_progress: Progress | None = None,
     sealed_leaf: Callable[[int], int | None] = lambda position: None,
+    tuning: Tuning | None = None,
 ) -> Iterator[SQLiteLedgerViews | Divergence]:
     """The views rebuilt up to `until` in a private file (deleted afterwards), or the
     divergence that stopped the rebuild. A file rather than memory: a million events
     make gigabytes of views, and the page cache holds them as well as the heap would."""
     directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
-    views = private_views(str(directory / "rebuilt.views.db"), ScratchViews)
+    views = private_views(str(directory / "rebuilt.views.db"), tuning or Tuning(), ScratchViews)
     try:
         stopped = apply_stored(app, views, until, on_progress, sealed_leaf)
         yield stopped if stopped is not None else views
@@ -162,7 +164,7 @@ def private_rebuild(
 
 @contextmanager
 def beside_a_snapshot(
-    stored_file: str, kind: type[SQLiteLedgerViews]
+    stored_file: str, kind: type[SQLiteLedgerViews], tuning: Tuning
 ) -> Iterator[tuple[SQLiteLedgerViews, sqlite3.Connection, int]]:
     """Fresh views of `kind` in a private scratch file (deleted afterwards), a connection
     to that file with the stored views file attached read-only as `stored`, and the
@@ -174,7 +176,7 @@ def beside_a_snapshot(
     it: the scratch file (`main`) must be read only after the rebuild is written."""
     directory = Path(tempfile.mkdtemp(prefix="claimledger-verify-"))
     rebuilt_file = str(directory / "rebuilt.views.db")
-    rebuilt = private_views(rebuilt_file, kind)
+    rebuilt = private_views(rebuilt_file, tuning, kind)
     try:
         with closing(sqlite3.connect(as_uri(rebuilt_file), uri=True, isolation_level=None)) as db:
             db.execute("ATTACH DATABASE ? AS stored", (as_uri(stored_file, read_only=True),))

@@ -35,8 +35,8 @@ from projections.storage.collector import collector_paused
 from projections.storage.ledger_views import APPLICATION_NAME, BaseLedgerViews
 from projections.storage.schema import VIEW_TABLES
 from projections.storage.sql import POSTGRES
+from projections.tuning import Tuning
 from projections.verify.replay import (
-    REBUILD_BATCH,
     Divergence,
     Progress,
     Verified,
@@ -44,9 +44,6 @@ from projections.verify.replay import (
     stored_notifications,
 )
 from projections.writer.feed_log import feed_row
-
-# Sealed rows read at a time (keyset pages: no round trip per event).
-SEALED_PAGE = 5000
 
 # position, leaf_index, stream, version, leaf_hash
 SealedRow = tuple[int, int, str, int, str]
@@ -87,11 +84,11 @@ class SealedLog:
                 page = c.execute(
                     "SELECT position, leaf_index, stream, version, leaf_hash "
                     f"FROM {table} WHERE position > ? ORDER BY position LIMIT ?",
-                    (after, SEALED_PAGE),
+                    (after, self.views.tuning.keyset_page),
                 ).fetchall()
             for r in page:
                 yield int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4])
-            if len(page) < SEALED_PAGE:
+            if len(page) < self.views.tuning.keyset_page:
                 return
             after = int(page[-1][0])
 
@@ -140,19 +137,19 @@ class SealedLog:
             c.execute("DELETE FROM sealed_leaves")
 
 
-def recomputed(app: Application[Any], until: int) -> Iterator[list[FeedEvent]]:
+def recomputed(app: Application[Any], until: int, tuning: Tuning) -> Iterator[list[FeedEvent]]:
     """The stored events up to `until` as the feed shows them, in batches: a SQLite file
     read as `verify`'s log half reads it, other stores through the library's recorder."""
     rows = EventRows.of(app)
     if rows is not None:
         events = FeedEvents(rows, app.mapper)
-        for stored in rows.batches(until, REBUILD_BATCH):
+        for stored in rows.batches(until, tuning.batch_size):
             yield [events.of(row) for row in stored]
         return
     batch: list[FeedEvent] = []
-    for notification in stored_notifications(app, until):
+    for notification in stored_notifications(app, until, tuning.replay_page):
         batch.append(as_feed_event(applied_from_stored(notification, app.mapper)))
-        if len(batch) == REBUILD_BATCH:
+        if len(batch) == tuning.batch_size:
             yield batch
             batch = []
     if batch:
@@ -207,8 +204,9 @@ def check_before_rebuild(
     kept = sealed.rows()
     next_sealed = next(kept, None)
     try:
-        with collector_paused() as collector:
-            for batch in recomputed(app, until):
+        tuning = sealed.views.tuning
+        with collector_paused(tuning.young_limit) as collector:
+            for batch in recomputed(app, until, tuning):
                 leaves: list[bytes] = []
                 for event in batch:
                     position, stream, version = event[0], event[1], event[2]

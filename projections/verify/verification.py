@@ -30,7 +30,6 @@ from projections.storage.ledger_views import BaseLedgerViews, ScratchViews, sqli
 from projections.storage.schema import VIEW_TABLES
 from projections.storage.sql import POSTGRES
 from projections.verify.replay import (
-    PAGE,
     Divergence,
     Progress,
     Verified,
@@ -67,7 +66,7 @@ __all__ = [  # what callers take from here (the CLI, the benchmarks, the tests)
 
 def sealed_rows(views: BaseLedgerViews) -> Iterator[tuple[Any, ...]]:
     # position, leaf_index, stream, version, type, recorded_at, actor, data, leaf_hash
-    yield from views.rows("event_index", PAGE)
+    yield from views.rows("event_index", views.tuning.replay_page)
 
 
 def verify_log(
@@ -77,7 +76,7 @@ def verify_log(
     and the stored Merkle nodes give the root of those leaves."""
     until = views.position()
     tree = InMemoryTree()
-    stored = stored_notifications(app, until)
+    stored = stored_notifications(app, until, views.tuning.replay_page)
     sealed = sealed_rows(views)
     for count, (notification, row) in enumerate(itertools.zip_longest(stored, sealed)):
         if notification is None:
@@ -104,8 +103,9 @@ def verify_log(
         if leaf.hex() != row[8]:
             return Divergence(f"{where}: the stored event does not hash to its sealed leaf")
         tree.append(leaf)
-        if on_progress is not None and count % PAGE == PAGE - 1:
-            on_progress(PAGE)
+        page = views.tuning.replay_page
+        if on_progress is not None and count % page == page - 1:
+            on_progress(page)
     size, root = MerkleLog(views).root()
     if size != len(tree) or root != tree.root():
         return Divergence(
@@ -130,7 +130,7 @@ def verify_store(
     `on_restart`), to name the first divergence."""
     stored_file = sqlite_file_of(views)
     if stored_file is not None:
-        verified = check_in_write_order(app, stored_file, on_progress)
+        verified = check_in_write_order(app, stored_file, on_progress, tuning=views.tuning)
         if verified is not None:
             return verified
         if on_restart is not None:
@@ -147,7 +147,7 @@ def verify_by_full_rebuild(
     stored_file = sqlite_file_of(views)
     if stored_file is None:
         return rebuild_and_compare(app, views, on_progress)
-    with beside_a_snapshot(stored_file, ScratchViews) as (rebuilt, db, until):
+    with beside_a_snapshot(stored_file, ScratchViews, views.tuning) as (rebuilt, db, until):
         stopped = apply_stored(app, rebuilt, until, on_progress, sealed_leaf_of(views))
         if stopped is not None:
             return stopped
@@ -172,7 +172,9 @@ def rebuild_and_compare(
             # library's idle-in-transaction timeout on any sizeable store.
             snapshot.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         until = views.tracked_in(snapshot)
-        with private_rebuild(app, until, on_progress, sealed_leaf_of(views)) as rebuilt:
+        with private_rebuild(
+            app, until, on_progress, sealed_leaf_of(views), views.tuning
+        ) as rebuilt:
             if isinstance(rebuilt, Divergence):
                 return rebuilt
             divergence = compare_views(views, rebuilt, within=snapshot)

@@ -23,6 +23,7 @@ from eventsourcing.application import Application
 from projections.storage.collector import collector_paused
 from projections.storage.schema import VIEW_TABLES
 from projections.storage.sqlite_files import sqlite_file_of_events
+from projections.tuning import Tuning
 from projections.verify.append_only_check import (
     IN_WRITE_ORDER,
     VIEWS_TABLES,
@@ -35,17 +36,12 @@ from projections.verify.append_only_check import (
 from projections.verify.claims_check import ClaimsInVersions
 from projections.verify.log_half import log_half
 from projections.verify.replay import (
-    REBUILD_BATCH,
     Progress,
     Verified,
     apply_batch,
     beside_a_snapshot,
 )
 from projections.verify.view_comparison import column_names, first_difference_attached
-
-# Events from which the log half runs in a second process: below, the process's start
-# (about a second) costs more than it saves.
-PARALLEL_FROM = 50_000
 
 # Views the views half checks without rebuilding them (`claims_check`).
 NOT_REBUILT = frozenset({"claims"})
@@ -62,20 +58,22 @@ def check_in_write_order(
     stored_file: str,
     on_progress: Progress | None = None,
     parallel: bool | None = None,
+    tuning: Tuning | None = None,
 ) -> Verified | None:
     """`verify`'s fast path (`projections.verify.append_only_check`): the size and root of
     the log when every stored view equals its rebuild, None when this cannot show it.
 
-    The log half runs in a second process (`parallel`; by default from PARALLEL_FROM
+    The log half runs in a second process (`parallel`; by default from `tuning.parallel_from`
     events on, when the events are a file), beside the views half here."""
-    with beside_a_snapshot(stored_file, ComparedViews) as (rebuilt, db, until):
+    tuning = tuning or Tuning()
+    with beside_a_snapshot(stored_file, ComparedViews, tuning) as (rebuilt, db, until):
         assert isinstance(rebuilt, ComparedViews)
         events_file = sqlite_file_of_events(app)
         if parallel is None:
-            parallel = until >= PARALLEL_FROM
+            parallel = until >= tuning.parallel_from
         if not parallel or events_file is None:
             views_equal = views_half(rebuilt, db, until, on_progress)
-            logged = log_half(app, db, until) if views_equal else None
+            logged = log_half(app, db, until, tuning) if views_equal else None
         else:
             with log_half_in_a_process(events_file, stored_file, until) as logged_there:
                 views_equal = views_half(rebuilt, db, until, on_progress)
@@ -83,7 +81,7 @@ def check_in_write_order(
                     logged = logged_there() if views_equal else None
                 except LogHalfFailed as failure:  # checked here instead, later
                     log.warning("%s; checking the log in this process instead", failure)
-                    logged = log_half(app, db, until)
+                    logged = log_half(app, db, until, tuning)
         if not views_equal or logged is None:
             return None
         return Verified(*logged)
@@ -95,12 +93,13 @@ def views_half(
     """The stored feed replayed through the projection's handlers: claim versions and
     claims equal the stored ones in write order (`claims_check`), every other view (but
     the log's) equal by key."""
-    rows = ComparedRows(StoredInOrder(db, VIEWS_TABLES))
-    claims = ClaimsInVersions(rows, db)
+    tuning = rebuilt.tuning
+    rows = ComparedRows(StoredInOrder(db, VIEWS_TABLES, tuning.compared_at_a_time))
+    claims = ClaimsInVersions(rows, db, tuning.claims_fetch)
     rebuilt.compare_with(rows, claims)
     try:
-        with collector_paused() as collector:
-            for batch in feed_records(db, until, REBUILD_BATCH):
+        with collector_paused(tuning.young_limit) as collector:
+            for batch in feed_records(db, until, tuning.batch_size):
                 if apply_batch(rebuilt, batch) is not None:
                     return False
                 collector.between_batches()

@@ -25,19 +25,14 @@ from projections.writer.claims_view import Claims
 from projections.writer.estimate_summary import encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
-# How much of the metrics' estimates stays in memory, least recently used going first:
-# a cached metric weighs 1 + `IncrementalEstimate.weight` (the origins it has seen and
-# the claims it keeps for them), so the budget bounds memory, not a count of metrics,
-# which thrashed on many small ones (decision 0006).
-MAX_CACHED_WEIGHT = 400_000
-
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
 
 
 class EstimateKeeper:
     """Keeps `metrics.estimate` and `timeline` in step with the claims and ratings."""
 
-    def __init__(self, pending: PendingRows, claims: Claims) -> None:
+    def __init__(self, pending: PendingRows, claims: Claims, max_cached_weight: int) -> None:
+        self.max_cached_weight = max_cached_weight
         self.pending = pending  # reads from the tables flush it first
         self.claims = claims
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
@@ -139,7 +134,7 @@ class EstimateKeeper:
         weight = 1 + estimate.weight
         self.cached_weight += weight - self.weights.get(metric, 0)
         self.weights[metric] = weight
-        while self.cached_weight > MAX_CACHED_WEIGHT and len(self.estimates) > 1:
+        while self.cached_weight > self.max_cached_weight and len(self.estimates) > 1:
             evicted, _ = self.estimates.popitem(last=False)
             self.cached_weight -= self.weights.pop(evicted)
             self.last_points.pop(evicted, None)

@@ -23,6 +23,7 @@ from domain.values import ClaimStatus, Credibility, Reliability
 from projections.events.feed_event import Applied
 from projections.log.canonical import dumps, loads
 from projections.storage.sql import SqlCursor
+from projections.tuning import Tuning
 from projections.writer.claim_state import ClaimState, origin_of
 from projections.writer.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.writer.estimate_keeper import EstimateKeeper
@@ -32,9 +33,6 @@ from projections.writer.pending_rows import PendingRows
 Handler = Callable[[SqlCursor, "Applied"], None]
 Row = tuple[Any, ...]
 
-# Recent claim states kept (as JSON) for corrections and status changes; an older claim
-# is read back from the `claims` table.
-MAX_CACHED_CLAIM_STATES = 50_000
 # As the states hold them, looked up once (an enum's `.value` is a descriptor call).
 ACTIVE = ClaimStatus.ACTIVE.value
 RETRACTED = ClaimStatus.RETRACTED.value
@@ -44,10 +42,17 @@ NOT_JUDGED = int(Credibility.CANNOT_BE_JUDGED)
 class ViewWriter:
     """Writes the rows one event implies; keeps each metric's estimate and timeline current."""
 
-    def __init__(self, pending: PendingRows | None = None, claims: Claims | None = None) -> None:
+    def __init__(
+        self,
+        pending: PendingRows | None = None,
+        claims: Claims | None = None,
+        tuning: Tuning | None = None,
+    ) -> None:
+        tuning = tuning or Tuning()
         self.pending = PendingRows() if pending is None else pending
         self.claims = ClaimsTable(self.pending) if claims is None else claims
-        self.keeper = EstimateKeeper(self.pending, self.claims)
+        self.keeper = EstimateKeeper(self.pending, self.claims, tuning.max_cached_weight)
+        self.max_cached_claim_states = tuning.max_cached_claim_states
         self.log = FeedLog(self.pending)
         # Claim id -> (state as JSON, position of its recording), most recent last.
         self.claim_states: OrderedDict[str, tuple[str, int]] = OrderedDict()
@@ -232,7 +237,7 @@ class ViewWriter:
         )
         self.claim_states[e.stream] = (state_json, recorded_position)
         self.claim_states.move_to_end(e.stream)
-        if len(self.claim_states) > MAX_CACHED_CLAIM_STATES:
+        if len(self.claim_states) > self.max_cached_claim_states:
             self.claim_states.popitem(last=False)
         self.keeper.refresh(
             c, state["metric"], e.position, e.recorded_at, state, recorded_position, previous

@@ -23,8 +23,15 @@ from api.settings import Settings
 from domain.ledger import Ledger
 from projections.storage.group_commit import GroupCommitter
 from projections.store import Store, sqlite_env
+from projections.tuning import Tuning
 from tests.builders import claim as claim  # the integration tests import it from here
 from tests.conftest import STORES
+from tests.integration.verification_support import (  # noqa: F401 - fixtures, by name
+    files,
+    log_half,
+    opened,
+    template,
+)
 from tests.support.views import dump_views, rebuild_in_memory
 
 ACTOR = "integration-test"
@@ -67,9 +74,9 @@ class StoreAt:
     def settings(self) -> Settings:
         return Settings(database_url=self.url)
 
-    def open(self) -> Store:
+    def open(self, tuning: Tuning | None = None) -> Store:
         """Open the store (again), as another process would; closed after the test."""
-        store = open_store(self.settings)
+        store = open_store(self.settings, tuning)
         self.opened.append(store)
         return store
 
@@ -99,8 +106,8 @@ def store_at(request: pytest.FixtureRequest, events_path: Path) -> Iterator[Stor
         siblings = (f"sqlite:///{events_path.parent / f'other-{n}' / 'ledger.db'}" for n in count())
         at = StoreAt("sqlite", f"sqlite:///{events_path}", lambda: next(siblings))
     yield at
-    for opened in at.opened:
-        opened.close()
+    for each in at.opened:
+        each.close()
 
 
 @pytest.fixture

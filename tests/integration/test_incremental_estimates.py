@@ -17,7 +17,7 @@ from domain.errors import DomainError
 from domain.values import Credibility, Qualifier, Reliability
 from projections.log.canonical import loads
 from projections.store import Store
-from projections.writer import estimate_keeper
+from projections.tuning import Tuning
 from projections.writer.estimate_summary import summary_fields
 
 from .conftest import ACTOR, StoreAt, claim, define_metrics, register_sources
@@ -87,17 +87,17 @@ def stored_estimates(store: Store) -> dict[str, tuple[dict[str, Any], tuple[Any,
 @pytest.mark.parametrize("cached_weight", [400_000, 1], ids=["cache holds all", "cache of one"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_kept_estimate_equals_the_pure_method_after_a_random_history(
-    store_at: StoreAt, monkeypatch: pytest.MonkeyPatch, seed: int, cached_weight: int
+    store_at: StoreAt, seed: int, cached_weight: int
 ) -> None:
-    monkeypatch.setattr(estimate_keeper, "MAX_CACHED_WEIGHT", cached_weight)
+    tuning = Tuning(max_cached_weight=cached_weight)
     rng, claims = random.Random(seed), []
-    store = store_at.open()
+    store = store_at.open(tuning)
     register_sources(store, *SOURCES)
     define_metrics(store, *METRICS)
     for _ in range(3):  # restarts: every cache starts cold again
         random_history(store, rng, 60, claims)
         store.close()
-        store = store_at.open()
+        store = store_at.open(tuning)
     try:
         random_history(store, rng, 60, claims)
 

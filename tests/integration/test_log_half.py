@@ -17,21 +17,17 @@ from projections import store as store_module
 from projections.reads.audit_log import MerkleLog
 from projections.storage.sqlite_files import as_uri
 from projections.store import Store, open_sqlite_store
+from projections.tuning import Tuning
 from projections.verify import log_half as log_half_module
 from projections.verify.verification import Verified
 
-# The verification tests' store, its copies and the two places of the log half.
-from .test_verification import (  # noqa: F401 - fixtures, used by name
+from .verification_support import (
     STEPS,
     Files,
     execute,
     fast_then_verify,
-    files,
-    log_half,
-    opened,
     rewrite_state,
     stored_events,
-    template,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,37 +46,37 @@ SAME_MEANING: dict[str, Callable[[bytes], bytes]] = {
 
 @pytest.mark.parametrize("edit", list(SAME_MEANING))
 def test_events_stored_otherwise_with_the_same_meaning_still_verify(
-    files: Files,  # noqa: F811 - the fixture
-    opened: Callable[[], Store],  # noqa: F811 - the fixture
-    log_half: str,  # noqa: F811 - the fixture
+    files: Files,
+    opened: Callable[..., Store],
+    log_half: Tuning,
     edit: str,
 ) -> None:
     for event in stored_events(files)[::7]:
         rewrite_state(files, event.position, SAME_MEANING[edit](event.state))
-    store = opened()
+    store = opened(log_half)
 
     verifies_on_the_fast_path(store)
 
 
 def test_ids_stored_in_capitals_read_as_the_library_reads_them(
-    files: Files,  # noqa: F811 - the fixture
-    opened: Callable[[], Store],  # noqa: F811 - the fixture
-    log_half: str,  # noqa: F811 - the fixture
+    files: Files,
+    opened: Callable[..., Store],
+    log_half: Tuning,
 ) -> None:
     """The library reads an originator id as a UUID, whatever its case: the feed shows
     it in lowercase, so the store still verifies."""
     execute(
         files.events, "UPDATE stored_events SET originator_id=upper(originator_id) WHERE rowid=3"
     )
-    store = opened()
+    store = opened(log_half)
 
     verifies_on_the_fast_path(store)
 
 
 def test_a_state_stored_as_text_is_not_shown_equal(
-    files: Files,  # noqa: F811 - the fixture
-    opened: Callable[[], Store],  # noqa: F811 - the fixture
-    log_half: str,  # noqa: F811 - the fixture
+    files: Files,
+    opened: Callable[..., Store],
+    log_half: Tuning,
 ) -> None:
     """The library decodes states stored as bytes only: one stored as text does not
     decode (orjson alone would read it), so the fast path leaves it to the full rebuild."""
@@ -90,7 +86,7 @@ def test_a_state_stored_as_text_is_not_shown_equal(
         "UPDATE stored_events SET state=CAST(state AS TEXT) WHERE rowid=?",
         event.position,
     )
-    store = opened()
+    store = opened(log_half)
 
     fast, checked, restarts = fast_then_verify(store)
 
@@ -100,7 +96,7 @@ def test_a_state_stored_as_text_is_not_shown_equal(
 
 
 @pytest.fixture
-def views_snapshot(files: Files) -> Iterator[sqlite3.Connection]:  # noqa: F811
+def views_snapshot(files: Files) -> Iterator[sqlite3.Connection]:
     """A connection with the stored views attached as `stored`, in a read transaction."""
     with closing(sqlite3.connect(":memory:", isolation_level=None)) as db:
         db.execute("ATTACH DATABASE ? AS stored", (as_uri(str(files.views), read_only=True),))
@@ -109,8 +105,8 @@ def views_snapshot(files: Files) -> Iterator[sqlite3.Connection]:  # noqa: F811
 
 
 def test_events_read_through_the_library_give_the_same_answer(
-    files: Files,  # noqa: F811 - the fixture
-    opened: Callable[[], Store],  # noqa: F811 - the fixture
+    files: Files,
+    opened: Callable[..., Store],
     views_snapshot: sqlite3.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

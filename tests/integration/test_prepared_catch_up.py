@@ -21,16 +21,18 @@ import pytest
 from domain.values import Reliability
 from projections.events.stored_events import applied_from_stored
 from projections.runner import prepared_feed
-from projections.runner.prepared_feed import CHUNK, PreparedFeed
+from projections.runner.prepared_feed import PreparedFeed
 from projections.store import Store, open_sqlite_store
+from projections.tuning import Tuning
 from projections.writer.view_writer import ViewWriter
 from tests.support.views import dump_views
 
-from .test_verification import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
+from .verification_support import ACTOR, DEPLOYED, KILLED, STEPS, demo_claim_id, new_claim
 
 pytestmark = pytest.mark.integration
 
 SELECT_STATE = "SELECT state FROM stored_events WHERE rowid=?"
+CHUNK = Tuning().chunk
 BULK = 3 * CHUNK + 17  # claims past the §7 world: several chunks, none of them full at the end
 
 
@@ -57,17 +59,25 @@ def events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / "ledger.db"
 
 
-def caught_up(events: Path, views: Path, prepare_from: int, batch_size: int = 5000) -> Store:
-    store = open_sqlite_store(str(events), str(views))
-    store.runner.prepare_from = prepare_from
-    store.runner.batch_size = batch_size
-    return store
+def caught_up(
+    events: Path,
+    views: Path,
+    prepare_from: int,
+    batch_size: int = 5000,
+    stall_seconds: float = 10.0,
+) -> Store:
+    tuning = Tuning(prepare_from=prepare_from, batch_size=batch_size, stall_seconds=stall_seconds)
+    return open_sqlite_store(str(events), str(views), tuning=tuning)
 
 
 def dump_after_catch_up(
-    events: Path, views: Path, prepare_from: int, batch_size: int = 5000
+    events: Path,
+    views: Path,
+    prepare_from: int,
+    batch_size: int = 5000,
+    stall_seconds: float = 10.0,
 ) -> tuple[dict[str, list[tuple[Any, ...]]], list[int]]:
-    store = caught_up(events, views, prepare_from, batch_size)
+    store = caught_up(events, views, prepare_from, batch_size, stall_seconds)
     try:
         progress: list[int] = []
         reached = store.runner.catch_up(progress.append)
@@ -221,14 +231,13 @@ def test_a_preparing_process_that_hangs_is_given_up_and_stopped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """As one forked while another thread held a lock it then needs would hang."""
-    monkeypatch.setattr(prepared_feed, "STALL_SECONDS", 0.5)
     monkeypatch.setattr(prepared_feed, "prepare", slow_after_first(prepared_feed.prepare))
     with caplog.at_level(logging.WARNING, logger="projections.runner.prepared_feed"):
         views, progress = dump_after_catch_up(
-            events_file, tmp_path / "two.views.db", prepare_from=1
+            events_file, tmp_path / "two.views.db", prepare_from=1, stall_seconds=0.5
         )
     assert views == one_process
-    assert progress[0] == prepared_feed.FIRST_CHUNK  # the one chunk it sent was applied
+    assert progress[0] == Tuning().first_chunk  # the one chunk it sent was applied
     assert "sent nothing for 0.5 s" in caplog.text
     (feed,) = forks
     assert not feed.complete

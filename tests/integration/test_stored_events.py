@@ -24,7 +24,7 @@ from projections.events.stored_events import (
 from projections.store import Store, open_sqlite_store
 
 from .conftest import StoreAt
-from .test_verification import DEPLOYED, STEPS
+from .verification_support import DEPLOYED, STEPS
 
 pytestmark = pytest.mark.integration
 

@@ -1,8 +1,9 @@
 """`claimledger verify` on each store: a clean one verifies; an event or a view row edited
 in the database by hand makes it fail, naming the event or the row.
 
-test_verification.py tampers with SQLite files in many more ways; these tests show the
-same verification catches the same edits made in PostgreSQL, through its own tables.
+test_verify_cli.py, test_verification.py and test_verify_fast_path.py tamper with SQLite
+files in many more ways; these tests show the same verification catches the same edits
+made in PostgreSQL, through its own tables.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from projections.verify.verification import (
 from tests.support.views import rebuild_in_memory
 
 from .conftest import CLI, StoreAt
-from .test_verification import DEPLOYED, STEPS, Run, new_claim
+from .verification_support import DEPLOYED, STEPS, Run, new_claim
 
 pytestmark = pytest.mark.integration
 

@@ -16,6 +16,7 @@ from eventsourcing.domain import DomainEventProtocol
 from projections.events.feed_event import Applied
 from projections.storage.ledger_views import BaseLedgerViews, SQLiteLedgerViews
 from projections.storage.schema import KEY_COLUMNS, VIEW_TABLES
+from projections.tuning import Tuning
 from projections.verify.replay import Divergence, Progress, apply_stored, private_views
 
 EventAt = tuple[DomainEventProtocol[Any], int]
@@ -41,10 +42,14 @@ def apply_events(views: BaseLedgerViews, events: Sequence[EventAt]) -> int:
 
 
 def rebuild_in_memory(
-    app: Application[Any], until: int, on_progress: Progress | None = None
+    app: Application[Any],
+    until: int,
+    on_progress: Progress | None = None,
+    tuning: Tuning | None = None,
 ) -> SQLiteLedgerViews:
     """Apply every event up to `until` to fresh views in a private in-memory database."""
-    views = private_views(f"file:verify-{uuid4().hex}?mode=memory&cache=shared")
+    dbname = f"file:verify-{uuid4().hex}?mode=memory&cache=shared"
+    views = private_views(dbname, tuning or Tuning())
     rebuilt = apply_stored(app, views, until, on_progress)
     if isinstance(rebuilt, Divergence):
         views.close()

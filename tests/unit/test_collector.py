@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.storage import collector
 from projections.storage.collector import collector_paused
 
 pytestmark = pytest.mark.unit
@@ -45,14 +44,11 @@ class Cycle:
         self.me = self
 
 
-def test_cycles_piled_up_beyond_the_limit_are_collected_between_batches(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(collector, "YOUNG_LIMIT", 1_000)
+def test_cycles_piled_up_beyond_the_limit_are_collected_between_batches() -> None:
     collected: list[int] = []
     gc.callbacks.append(lambda phase, info: collected.append(info["collected"]))
     try:
-        with collector_paused() as paused:
+        with collector_paused(young_limit=1_000) as paused:
             for _ in range(2_000):
                 Cycle()
             assert collected == []  # paused: nothing collected them yet

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from domain.event_data import rfc3339
 from domain.values import decimal_text
-from projections.events import stored_events
 from projections.events.stored_events import Memo, NotPlain, feed_time, feed_value
 
 pytestmark = pytest.mark.unit
@@ -75,9 +74,8 @@ def test_an_unknown_tag_and_a_float_are_not_plain() -> None:
         feed_value([1.5])
 
 
-def test_a_memo_forgets_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stored_events, "MEMO_SIZE", 3)
-    memo = Memo(str.upper)
+def test_a_memo_forgets_when_full() -> None:
+    memo = Memo(str.upper, size=3)
 
     answers = [memo[text] for text in ["a", "b", "c", "d", "a"]]
 
