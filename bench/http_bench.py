@@ -4,7 +4,7 @@ path (the naive baseline), each beside /healthz on the same server.
 Each run starts two fresh servers one after the other, each on its own copy of one
 store (the demo seed and the benchmark's metrics, recorded and projected once, in this
 process): the default one (group commit) and one with `CLAIMLEDGER_WRITE_PATH=direct`
-(one `save()` per request in a worker thread). Each server answers /healthz at 32 and 4
+(one `save()` per request in a worker thread). Each server answers /healthz at 32
 clients, then POST /v1/claims at 32 clients (the POST last: it is the only phase that
 changes state). So every ratio is within one run, and the group/direct ratio is between
 two servers of the same code minutes apart. The read figures, on a store of 100,000

@@ -1,4 +1,4 @@
-"""Batch ingest figures (issue 5, goal 2): claims per second through the ledger, over
+"""Batch ingest figures: claims per second through the ledger, over
 HTTP (`POST /v1/claims/batch`) and through `claimledger import`, against raw `sqlite3`
 inserts of the same stored rows in one transaction, measured in the same run.
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL figures (issue 4): HTTP writes with 1 and 4 API processes, projection
+"""The PostgreSQL figures: HTTP writes with 1 and 4 API processes, projection
 catch-up, and how both change with the size of the store.
 
 Needs a PostgreSQL server whose user may create databases, named by

@@ -30,7 +30,7 @@ ACTOR = "bench"
 SOURCES = 20
 CLAIMS_PER_METRIC = 50  # the spread workload: N claims over N / 50 metrics
 SPARSE_CLAIMS_PER_METRIC = 10  # against the same number of claims on one hot metric
-PAGE = 500  # the runner's batch size, and the baseline's page size
+PAGE = 500  # the baseline's read page and record_claims' batch; the runner reads in its own
 
 
 def claim_fields(n: int, metrics: int) -> ClaimFields:

@@ -1,4 +1,4 @@
-"""Read figures (issue 5, goal 4): the estimate over a store of 100,000 claims in 1,000
+"""Read figures: the estimate over a store of 100,000 claims in 1,000
 metrics, at 32 and 4 keep-alive clients, now and `?known_at=`, beside /healthz on the
 same server in the same run.
 
