@@ -1,9 +1,9 @@
 """Profile a running `claimledger serve` under HTTP load with py-spy (`--pid`).
 
-    python -m bench.profile_http post            # POST /v1/claims at 32 clients
-    python -m bench.profile_http post --write-path direct
-    python -m bench.profile_http batch           # POST /v1/claims/batch, 1,000 a request
-    python -m bench.profile_http estimate --store DIR   # a store built by bench.read_bench
+    python -m bench.profiling.http post            # POST /v1/claims at 32 clients
+    python -m bench.profiling.http post --write-path direct
+    python -m bench.profiling.http batch           # POST /v1/claims/batch, 1,000 a request
+    python -m bench.profiling.http estimate --store DIR   # a store built by bench.read_bench
 
 The server is started as the benchmark starts it (bench.server), the load is the
 benchmark's closed-loop generator, and py-spy samples the server process for the length
@@ -28,7 +28,7 @@ from bench.http_bench import (
     issue_contributor_key,
 )
 from bench.http_load import Phase, get, post_json, run_phase
-from bench.py_spy import print_samples, py_spy, tally
+from bench.profiling.py_spy import print_samples, py_spy, tally
 from bench.server import Server
 
 GROUPS = (
@@ -63,7 +63,7 @@ def summarise(raw: Path, top: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile_http", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling.http", description=__doc__)
     parser.add_argument("what", choices=("post", "batch", "estimate", "known_at", "healthz"))
     parser.add_argument("--write-path", choices=("group", "direct"), default="group")
     parser.add_argument("--store", type=Path, help="serve this store (reads), not a new one")
