@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from bench.ingest_bench import ceiling
 from bench.report import ingest_floor_rows
+
+# The benchmarks' own plumbing: no clock, no server, no file.
+pytestmark = [pytest.mark.bench, pytest.mark.unit]
 
 
 def test_steps_costing_as_much_as_a_raw_row_reach_raw() -> None:

@@ -11,6 +11,9 @@ import pytest
 from bench import __main__ as bench_main
 from bench import pg_bench
 
+# The benchmarks' own plumbing: no clock, no server, no file.
+pytestmark = [pytest.mark.bench, pytest.mark.unit]
+
 
 def phase(rate: float, cpu: float) -> dict[str, Any]:
     return {
