@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit_bench import AuditConfig, extrapolate_seconds, run_audit
-from bench.http_bench import BENCH_METRICS, run_http
+from bench.http_bench import run_http
 from bench.ingest_bench import run_ingest
 from bench.machine import describe, filesystem_of, git_revision, load_average
 from bench.pg_bench import (
@@ -35,6 +35,7 @@ from bench.report import (
     table,
 )
 from bench.stats import median
+from bench.workloads import BENCH_METRICS
 from projections.verify.verify_fast_path import PARALLEL_FROM
 
 ROOT = Path(__file__).resolve().parent.parent

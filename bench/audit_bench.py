@@ -37,21 +37,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.http_load import Phase, PhaseResult, Send, announce, run_phases
+from bench.http_load import Phase, Send, announce, run_phases
 from bench.machine import git_revision
 from bench.server import Server, claimledger_command
 from bench.stats import median, percentile
-from domain.claims import ClaimFields
+from bench.workloads import ACTOR, METRICS, SOURCES, claim_fields, prepare
 from domain.ledger import Ledger
-from domain.values import Qualifier, Reliability
 from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import InMemoryTree, leaf_hash
@@ -65,9 +62,6 @@ from projections.verify.verification import (
 )
 
 Say = Callable[[str], None]
-ACTOR = "bench"
-SOURCES = 50
-METRICS = 1_000
 RECORD_BATCH = 1_000  # claims per record_claims transaction
 PAGE = 1_000  # verify's page size; the baseline reads in the same pages
 STORE_FORMAT = 1  # bump when the shape of the built store changes
@@ -94,35 +88,6 @@ def prelude_events() -> int:
 
 # ---------------------------------------------------------------------------
 # The store
-
-
-def claim_fields(n: int, metrics: int = METRICS, digits: int = 5) -> ClaimFields:
-    """The n-th claim: round-robin over the metrics (`bench/m` and `digits` digits),
-    sources and qualifiers, with a URL and a quote, so that an event is about the size of
-    a real one (about 490 bytes of canonical JSON)."""
-    qualifier = (Qualifier.APPROXIMATELY, Qualifier.EXACT, Qualifier.AT_LEAST)[n % 3]
-    return ClaimFields(
-        metric=f"bench/m{n % metrics:0{digits}d}",
-        value=Decimal(100 + n % 977) + Decimal(n % 10) / 10,
-        qualifier=qualifier,
-        reported_by=f"source-{n % SOURCES:02d}",
-        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
-        as_of=date(2025, 1 + n % 12, 1 + n % 28),
-        published_at=date(2025, 12, 31),
-        url=f"https://example.org/reports/{n}",
-        quote=f"About {100 + n % 977} people, officials said in report {n}.",
-    )
-
-
-def prepare(ledger: Ledger, metrics: int = METRICS, digits: int = 5) -> None:
-    """The sources (each rated once) and the metrics `claim_fields` spreads claims over."""
-    grades = [r for r in Reliability if r is not Reliability.F]
-    for s in range(SOURCES):
-        slug = f"source-{s:02d}"
-        ledger.register_source(slug, f"Source {s}", "outlet", None, None, ACTOR)
-        ledger.rate_source(slug, grades[s % len(grades)], "bench", None, ACTOR)
-    for m in range(metrics):
-        ledger.define_metric(f"bench/m{m:0{digits}d}", f"Bench metric {m}", "people", None, ACTOR)
 
 
 def events_path(directory: Path) -> Path:
@@ -638,19 +603,10 @@ def proofs_http(
                 config.http_seconds,
                 config.http_warmup,
                 server.pid,
-                announce(say, progress_line, r, runs),
+                announce(say, f"proofs http run {r + 1}/{runs}", 15),
             )
         results.append(run)
     return results
-
-
-def progress_line(r: int, runs: int, result: PhaseResult) -> str:
-    return (
-        f"  proofs http run {r + 1}/{runs} {result.name:<15} {result.rate:7.0f} req/s  "
-        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
-        f"others {result.other_cpu:4.0%}"
-    )
 
 
 # ---------------------------------------------------------------------------

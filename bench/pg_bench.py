@@ -49,17 +49,15 @@ from uuid import uuid4
 
 import httpx
 
-from bench.audit_bench import claim_fields as audit_claim_fields
 from bench.audit_bench import measured_run, proof_arguments, run_measured
-from bench.audit_bench import prepare as audit_prepare
-from bench.http_bench import claim, define_bench_metrics, issue_contributor_key
+from bench.http_bench import define_bench_metrics, issue_contributor_key
 from bench.http_load import Phase, Send, get, post_json, run_phase
 from bench.machine import describe, git_revision, load_average
 from bench.projection_bench import read_and_decode
 from bench.report import Row, row
 from bench.server import Server, claimledger_command, cpu_seconds, machine_busy_seconds
 from bench.stats import median
-from domain.claims import ClaimFields
+from bench.workloads import ACTOR, SOURCES, claim_body, claim_fields, prepare
 from domain.ledger import Ledger
 from projections.store import Store, open_postgres_store, open_sqlite_store
 
@@ -67,8 +65,6 @@ URL_VARIABLE = "CLAIMLEDGER_BENCH_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 Say = Callable[[str], None]
-ACTOR = "bench"
-SOURCES = 50
 CLAIMS_PER_METRIC = 50  # N claims over N / 50 metrics, at every size
 RECORD_BATCH = 500  # claims per record_claims transaction
 CLIENTS = 32
@@ -349,7 +345,7 @@ def http_run(
             }
             phases = [
                 Phase(f"healthz@{CLIENTS}", get("/healthz"), CLIENTS),
-                Phase(f"post_claim@{CLIENTS}", post_json("/v1/claims", claim), CLIENTS, 201),
+                Phase(f"post_claim@{CLIENTS}", post_json("/v1/claims", claim_body), CLIENTS, 201),
             ]
             for phase in phases:
                 figures = measured_phase(server.base_url, headers, phase, seconds, warmup, groups)
@@ -392,16 +388,6 @@ def run_http_postgres(
 # Catch-up
 
 
-def claim_fields(n: int, metrics: int) -> ClaimFields:
-    """The n-th claim of the audit store's workload (bench/audit_bench.py), over `metrics`
-    metrics named with six digits."""
-    return audit_claim_fields(n, metrics, digits=6)
-
-
-def prepare(ledger: Ledger, metrics: int) -> None:
-    audit_prepare(ledger, metrics, digits=6)
-
-
 def metrics_for(claims: int) -> int:
     return max(1, claims // CLAIMS_PER_METRIC)
 
@@ -410,10 +396,10 @@ def record(ledger: Ledger, claims: int, say: Say) -> float:
     """Prepare and record `claims` claims, RECORD_BATCH per transaction: seconds taken."""
     metrics = metrics_for(claims)
     begun = last = time.perf_counter()
-    prepare(ledger, metrics)
+    prepare(ledger, metrics, digits=6)
     for start in range(0, claims, RECORD_BATCH):
         chunk = range(start, min(start + RECORD_BATCH, claims))
-        ledger.record_claims([claim_fields(n, metrics) for n in chunk], ACTOR)
+        ledger.record_claims([claim_fields(n, metrics, digits=6) for n in chunk], ACTOR)
         if time.perf_counter() - last > 30:
             last = time.perf_counter()
             say(
@@ -1008,7 +994,7 @@ def run_profile(argv: list[str]) -> int:
         define_bench_metrics(server, admin)
         headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
         server.wait_caught_up()
-        phase = Phase(f"post_claim@{CLIENTS}", post_json("/v1/claims", claim), CLIENTS, 201)
+        phase = Phase(f"post_claim@{CLIENTS}", post_json("/v1/claims", claim_body), CLIENTS, 201)
         run_phase(server.base_url, headers, phase, 2.0, 0.0)  # warm up
         with contextlib.suppress(Exception):
             execute(admin_url, "SELECT pg_stat_statements_reset()")

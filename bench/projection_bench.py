@@ -16,40 +16,17 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from domain.claims import ClaimFields
+from bench.workloads import ACTOR, bare_claim_fields, prepare
 from domain.ledger import Ledger
-from domain.values import Qualifier
 from projections.store import open_sqlite_store
 
-ACTOR = "bench"
 SOURCES = 20
 CLAIMS_PER_METRIC = 50  # the spread workload: N claims over N / 50 metrics
 SPARSE_CLAIMS_PER_METRIC = 10  # against the same number of claims on one hot metric
 PAGE = 500  # the baseline's read page and record_claims' batch; the runner reads in its own
-
-
-def claim_fields(n: int, metrics: int) -> ClaimFields:
-    return ClaimFields(
-        metric=f"bench/m{n % metrics:05d}",
-        value=Decimal(100 + n % 977),
-        qualifier=Qualifier.APPROXIMATELY,
-        reported_by=f"source-{n % SOURCES:02d}",
-        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
-        as_of=date(2025, 1, 1 + n % 28),
-        published_at=date(2025, 1, 28),
-    )
-
-
-def prepare(ledger: Ledger, metrics: int) -> None:
-    for s in range(SOURCES):
-        ledger.register_source(f"source-{s:02d}", f"Source {s}", "outlet", None, None, ACTOR)
-    for m in range(metrics):
-        ledger.define_metric(f"bench/m{m:05d}", f"Bench metric {m}", "people", None, ACTOR)
 
 
 def record(ledger: Ledger, claims: int, metrics: int, batch: int) -> float:
@@ -57,11 +34,11 @@ def record(ledger: Ledger, claims: int, metrics: int, batch: int) -> float:
     begun = time.perf_counter()
     if batch == 1:
         for n in range(claims):
-            ledger.record_claim(claim_fields(n, metrics), ACTOR)
+            ledger.record_claim(bare_claim_fields(n, metrics, SOURCES), ACTOR)
     else:
         for start in range(0, claims, batch):
             chunk = range(start, min(start + batch, claims))
-            ledger.record_claims([claim_fields(n, metrics) for n in chunk], ACTOR)
+            ledger.record_claims([bare_claim_fields(n, metrics, SOURCES) for n in chunk], ACTOR)
     return time.perf_counter() - begun
 
 
@@ -142,7 +119,7 @@ def sparse_and_hot(
     for label, over in (("sparse", metrics), ("hot", 1)):
         path = root / f"{label}.db"
         store = open_sqlite_store(str(path), str(root / f"unused-{label}.views.db"))
-        prepare(store.ledger, over)
+        prepare(store.ledger, over, sources=SOURCES, rated=False)
         record(store.ledger, claims, over, PAGE)
         store.close()
         say(f"  recorded {claims} claims over {over} metric(s)")
@@ -163,7 +140,7 @@ def run_projection(
 
         spread_path = root / "spread.db"
         store = open_sqlite_store(str(spread_path), str(root / "unused-spread.views.db"))
-        prepare(store.ledger, metrics)
+        prepare(store.ledger, metrics, sources=SOURCES, rated=False)
         recorded_s = record(store.ledger, claims, metrics, PAGE)
         store.close()
         say(f"  recorded {claims} claims over {metrics} metrics in {recorded_s:.2f} s")
@@ -176,7 +153,7 @@ def run_projection(
             bare_s = bare_commits(root / f"bare-{r}.db", write_claims)
             store = open_sqlite_store(str(root / f"writes-{r}.db"))
             try:
-                prepare(store.ledger, 1)
+                prepare(store.ledger, 1, sources=SOURCES, rated=False)
                 single_s = record(store.ledger, write_claims, 1, 1)
                 batched_s = record(store.ledger, write_claims, 1, PAGE)
             finally:
