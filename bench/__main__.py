@@ -16,13 +16,8 @@ from bench.audit_bench import AuditConfig, extrapolate_seconds, run_audit
 from bench.http_bench import run_http
 from bench.ingest_bench import run_ingest
 from bench.machine import describe, filesystem_of, git_revision, load_average
-from bench.pg_bench import (
-    postgres_context,
-    postgres_rows,
-    postgres_url,
-    run_postgres,
-    skipped_reason,
-)
+from bench.postgres.common import postgres_url, skipped_reason
+from bench.postgres.part import postgres_context, postgres_rows, run_postgres
 from bench.projection_bench import run_projection
 from bench.read_bench import run_reads
 from bench.report import (

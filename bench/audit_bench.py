@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench.http_load import Phase, Send, announce, run_phases
+from bench.http_load import Phase, Send, announce, get_each, run_phases
 from bench.machine import git_revision
 from bench.server import Server, claimledger_command
 from bench.stats import median, percentile
@@ -533,13 +533,6 @@ def proofs_in_process(directory: Path, runs: int, count: int, say: Say) -> list[
                 )
             )
     return results
-
-
-def get_each(path_of: Callable[[int], str]) -> Send:
-    async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
-        return await client.get(path_of(n))
-
-    return send
 
 
 def proof_phases(size: int, client_counts: tuple[int, ...]) -> list[Callable[[], Phase]]:

@@ -207,3 +207,10 @@ def announce(
 ) -> Callable[[PhaseResult], None]:
     """`run_phases`' `on_result` that says each phase's progress line under `label`."""
     return lambda result: say(progress_line(label, result, width))
+
+
+def get_each(path_of: Callable[[int], str]) -> Send:
+    async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await client.get(path_of(n))
+
+    return send
