@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.workloads import ACTOR, bare_claim_fields, prepare
+from bench.workloads import ACTOR, bare_claim_fields, prepare, read_and_decode
 from domain.ledger import Ledger
 from projections.store import open_sqlite_store
 
@@ -59,26 +59,13 @@ def bare_commits(path: Path, count: int) -> float:
         connection.close()
 
 
-def read_and_decode(ledger: Ledger) -> int:
-    """The baseline: every event read in pages of 500 and decoded, nothing applied."""
-    position, count = 0, 0
-    while page := ledger.recorder.select_notifications(
-        start=position, limit=PAGE, inclusive_of_start=False
-    ):
-        for notification in page:
-            ledger.mapper.to_domain_event(notification)
-        count += len(page)
-        position = page[-1].id
-    return count
-
-
 def catch_up_runs(
     events_path: Path, runs: int, label: str, say: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """Per run: the baseline, then `runner.catch_up()` into a new, empty views file."""
     results = []
     warm = open_sqlite_store(str(events_path), str(events_path.with_name("warm.views.db")))
-    read_and_decode(warm.ledger)  # untimed: the first read pays for the page cache
+    read_and_decode(warm.ledger, PAGE)  # untimed: the first read pays for the page cache
     warm.close()
     for r in range(runs):
         views_path = events_path.with_name(f"{label}-{r}.views.db")
@@ -86,7 +73,7 @@ def catch_up_runs(
         try:
             events = store.ledger.max_position()
             begun = time.perf_counter()
-            decoded = read_and_decode(store.ledger)
+            decoded = read_and_decode(store.ledger, PAGE)
             decode_s = time.perf_counter() - begun
             begun = time.perf_counter()
             reached = store.runner.catch_up()

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.audit_bench import build_store, prelude_events
+from bench.audit_store import build_store, prelude_events
 from bench.http_bench import Stopping, copy_store, issue_contributor_key
 from bench.http_load import Phase, Send, announce, get, run_phases
 from bench.server import Server

@@ -85,3 +85,17 @@ def claim_body(n: int) -> dict[str, Any]:
 def posted_claim_fields(count: int) -> list[ClaimFields]:
     """The first `count` POSTed claims as the routes hand them to the ledger."""
     return [RecordClaimRequest.model_validate(claim_body(n)).to_fields() for n in range(count)]
+
+
+def read_and_decode(ledger: Ledger, page: int, until: int | None = None) -> int:
+    """The baseline of catch-up and verify: every event read in pages of `page` and
+    decoded, nothing applied."""
+    position, count = 0, 0
+    while notifications := ledger.recorder.select_notifications(
+        start=position, limit=page, stop=until, inclusive_of_start=False
+    ):
+        for notification in notifications:
+            ledger.mapper.to_domain_event(notification)
+        count += len(notifications)
+        position = notifications[-1].id
+    return count

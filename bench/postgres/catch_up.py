@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.postgres.common import DATABASE_PREFIX, Say, open_pg
-from bench.projection_bench import read_and_decode
-from bench.workloads import ACTOR, claim_fields, prepare
+from bench.projection_bench import PAGE
+from bench.workloads import ACTOR, claim_fields, prepare, read_and_decode
 from domain.ledger import Ledger
 from projections.store import Store, open_sqlite_store
 from tests.postgres_databases import create_database, database_name, drop_database, fresh_database
@@ -45,9 +45,9 @@ def record(ledger: Ledger, claims: int, say: Say) -> float:
 def timed_catch_up(store: Store, say: Say, label: str) -> dict[str, Any]:
     """Warm read (untimed), timed read + decode, then timed catch-up into empty views."""
     events = store.ledger.max_position()
-    read_and_decode(store.ledger)
+    read_and_decode(store.ledger, PAGE)
     begun = time.perf_counter()
-    decoded = read_and_decode(store.ledger)
+    decoded = read_and_decode(store.ledger, PAGE)
     decode_s = time.perf_counter() - begun
     begun = last = time.perf_counter()
     done = 0

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
             server.wait_caught_up()
             if database is not None:
-                from bench.audit_bench import prelude_events
+                from bench.audit_store import prelude_events
                 from bench.read_bench import CLAIMS, KNOWN_AT, half_recorded_at
 
                 KNOWN_AT["value"] = half_recorded_at(server, headers, CLAIMS + prelude_events())

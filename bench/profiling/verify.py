@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.audit_bench import events_path
+from bench.audit_store import events_path
 from bench.profiling.py_spy import Samples, print_samples, py_spy, tally
 from bench.server import claimledger_command
 
