@@ -16,11 +16,8 @@ proofs served from a large log, each against a baseline measured in the same run
   `claimledger serve` on the same store, driven by the closed-loop load generator at 4
   and 32 keep-alive clients, against `/healthz` on the same server.
 
-The store is built through the ledger, as a large real ledger would be: 50 sources (each
-rated once), 1,000 metrics, then claims in batches of 1,000 (`Ledger.record_claims`)
-spread round-robin over the metrics, then `runner.catch_up()` into its views file. It
-can be kept and reused between invocations (`--audit-store DIR`), since a million
-events take minutes to build.
+The store is bench/audit_store.py's (built once per invocation, or kept with
+`--audit-store DIR`).
 """
 
 from __future__ import annotations
@@ -31,32 +28,25 @@ import os
 import random
 import resource
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.http_load import Phase, PhaseResult, Send, announce, run_phases
-from bench.machine import git_revision
+from bench.audit_store import PAGE, build_store, events_path, feed_records, opened
+from bench.http_load import Phase, Send, announce, get_each, run_phases
 from bench.server import Server, claimledger_command
 from bench.stats import median, percentile
-from domain.claims import ClaimFields
-from domain.ledger import Ledger
-from domain.values import Qualifier, Reliability
+from bench.workloads import read_and_decode
 from projections.events.feed_event import Applied
 from projections.log.canonical import canonical_bytes
 from projections.log.merkle import InMemoryTree, leaf_hash
 from projections.reads.audit_log import MerkleLog
-from projections.store import open_sqlite_store
 from projections.verify.verification import (
     check_in_write_order,
     compare_views,
@@ -65,12 +55,6 @@ from projections.verify.verification import (
 )
 
 Say = Callable[[str], None]
-ACTOR = "bench"
-SOURCES = 50
-METRICS = 1_000
-RECORD_BATCH = 1_000  # claims per record_claims transaction
-PAGE = 1_000  # verify's page size; the baseline reads in the same pages
-STORE_FORMAT = 1  # bump when the shape of the built store changes
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,187 +69,6 @@ class AuditConfig:
     http_seconds: float
     http_warmup: float
     http_clients: tuple[int, ...] = (32, 4)  # each proof phase, and /healthz, at each
-
-
-def prelude_events() -> int:
-    """Events before the first claim: sources registered and rated, metrics defined."""
-    return 2 * SOURCES + METRICS
-
-
-# ---------------------------------------------------------------------------
-# The store
-
-
-def claim_fields(n: int, metrics: int = METRICS, digits: int = 5) -> ClaimFields:
-    """The n-th claim: round-robin over the metrics (`bench/m` and `digits` digits),
-    sources and qualifiers, with a URL and a quote, so that an event is about the size of
-    a real one (about 490 bytes of canonical JSON)."""
-    qualifier = (Qualifier.APPROXIMATELY, Qualifier.EXACT, Qualifier.AT_LEAST)[n % 3]
-    return ClaimFields(
-        metric=f"bench/m{n % metrics:0{digits}d}",
-        value=Decimal(100 + n % 977) + Decimal(n % 10) / 10,
-        qualifier=qualifier,
-        reported_by=f"source-{n % SOURCES:02d}",
-        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
-        as_of=date(2025, 1 + n % 12, 1 + n % 28),
-        published_at=date(2025, 12, 31),
-        url=f"https://example.org/reports/{n}",
-        quote=f"About {100 + n % 977} people, officials said in report {n}.",
-    )
-
-
-def prepare(ledger: Ledger, metrics: int = METRICS, digits: int = 5) -> None:
-    """The sources (each rated once) and the metrics `claim_fields` spreads claims over."""
-    grades = [r for r in Reliability if r is not Reliability.F]
-    for s in range(SOURCES):
-        slug = f"source-{s:02d}"
-        ledger.register_source(slug, f"Source {s}", "outlet", None, None, ACTOR)
-        ledger.rate_source(slug, grades[s % len(grades)], "bench", None, ACTOR)
-    for m in range(metrics):
-        ledger.define_metric(f"bench/m{m:0{digits}d}", f"Bench metric {m}", "people", None, ACTOR)
-
-
-def events_path(directory: Path) -> Path:
-    return directory / "ledger.db"  # the views go beside it, in ledger.views.db
-
-
-def project_until(events_file: str, events: int | str) -> None:
-    """In a second process while the store is being recorded: project what is stored,
-    again and again, until `events` are projected."""
-    store = open_sqlite_store(events_file)
-    try:
-        while store.runner.catch_up() < int(events):
-            time.sleep(0.05)
-    finally:
-        store.close()
-
-
-def build_store(
-    directory: Path, events: int, say: Say, project_alongside: bool = False
-) -> dict[str, Any]:
-    """Build (or reuse, if `directory` holds one of this size and format) the store.
-
-    With `project_alongside` (a store that is only a fixture), a second process projects
-    the claims while this one records them, on the other core: the same views
-    (compare_views finds them equal to a rebuild's), in about 7 s instead of 12 at
-    100,000 claims; the record and catch-up times it reports are then not figures."""
-    marker = directory / "bench-store.json"
-    wanted = {"format": STORE_FORMAT, "events": events, "metrics": METRICS, "sources": SOURCES}
-    if marker.exists():
-        built: dict[str, Any] = json.loads(marker.read_text())
-        if all(built.get(k) == v for k, v in wanted.items()):
-            say(
-                f"  audit store: reusing {directory} ({events:,} events, built {built['built_at']})"
-            )
-            return {**built, "reused": True}
-        raise RuntimeError(f"{directory} holds a different store ({built}); use another directory")
-    if events_path(directory).exists():
-        raise RuntimeError(f"{events_path(directory)} exists but was not built by the benchmark")
-    claims = events - prelude_events()
-    if claims < 1:
-        raise ValueError(f"the store needs more than {prelude_events()} events")
-    directory.mkdir(parents=True, exist_ok=True)
-    store = open_sqlite_store(str(events_path(directory)))
-    projector: subprocess.Popen[bytes] | None = None
-    try:
-        begun = time.perf_counter()
-        prepare(store.ledger)
-        if project_alongside:  # a new interpreter: a fork would share these connections
-            code = "import sys; from bench.audit_bench import project_until as p; p(*sys.argv[1:])"
-            projector = subprocess.Popen(
-                [sys.executable, "-c", code, str(events_path(directory)), str(events)], cwd=ROOT
-            )
-        last_said = begun
-        for start in range(0, claims, RECORD_BATCH):
-            chunk = range(start, min(start + RECORD_BATCH, claims))
-            store.ledger.record_claims([claim_fields(n) for n in chunk], ACTOR)
-            if time.perf_counter() - last_said > 30:
-                last_said = time.perf_counter()
-                rate = chunk.stop / (last_said - begun)
-                say(f"  audit store: recorded {chunk.stop:,}/{claims:,} claims ({rate:,.0f}/s)")
-        record_s = time.perf_counter() - begun
-        recorded = store.ledger.max_position()
-        say(f"  audit store: recorded {recorded:,} events in {record_s:.1f} s")
-        begun = last_said = time.perf_counter()
-        done = 0
-
-        def progress(n: int) -> None:
-            nonlocal done, last_said
-            done += n
-            if time.perf_counter() - last_said > 30:
-                last_said = time.perf_counter()
-                rate = done / (last_said - begun)
-                say(f"  audit store: projected {done:,}/{recorded:,} events ({rate:,.0f}/s)")
-
-        if projector is None:
-            reached = store.runner.catch_up(progress)
-        else:
-            if projector.wait() != 0:
-                raise RuntimeError(f"projecting the store exited with {projector.returncode}")
-            reached = store.views.position()
-        catch_up_s = time.perf_counter() - begun
-    finally:
-        if projector is not None and projector.poll() is None:
-            projector.terminate()
-            projector.wait()
-        store.close()
-    if recorded != events or reached != events:
-        raise RuntimeError(f"built {recorded} events and projected {reached}, not {events}")
-    if project_alongside:
-        say(f"  audit store: projected {events:,} events alongside, {catch_up_s:.1f} s after")
-    else:
-        say(f"  audit store: projected {events:,} events in {catch_up_s:.1f} s")
-    built = {
-        **wanted,
-        "claims": claims,
-        "projected_alongside": project_alongside,
-        "record_s": record_s,
-        "record_rate": claims / record_s,
-        "catch_up_s": catch_up_s,
-        "catch_up_rate": events / catch_up_s,
-        "events_bytes": events_path(directory).stat().st_size,
-        "views_bytes": events_path(directory).with_name("ledger.views.db").stat().st_size,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "git": git_revision(ROOT),
-    }
-    marker.write_text(json.dumps(built, indent=2) + "\n")
-    return {**built, "reused": False}
-
-
-@contextmanager
-def opened(directory: Path) -> Iterator[Any]:
-    store = open_sqlite_store(str(events_path(directory)))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def read_and_decode(ledger: Ledger, until: int | None = None) -> int:
-    """The baseline: every event read in pages of 1,000 and decoded, nothing else."""
-    position, count = 0, 0
-    while page := ledger.recorder.select_notifications(
-        start=position, limit=PAGE, stop=until, inclusive_of_start=False
-    ):
-        for notification in page:
-            ledger.mapper.to_domain_event(notification)
-        count += len(page)
-        position = page[-1].id
-    return count
-
-
-def feed_records(ledger: Ledger, limit: int) -> list[Applied]:
-    """The first `limit` events as the audit feed shows them."""
-    records: list[Applied] = []
-    position = 0
-    while len(records) < limit and (
-        page := ledger.recorder.select_notifications(
-            start=position, limit=min(PAGE, limit - len(records)), inclusive_of_start=False
-        )
-    ):
-        records += [Applied.of(ledger.mapper.to_domain_event(n), n.id) for n in page]
-        position = page[-1].id
-    return records
 
 
 # ---------------------------------------------------------------------------
@@ -340,11 +143,11 @@ def verify_in_process(directory: Path, runs: int, say: Say) -> list[dict[str, An
     back to when the fast path cannot show the views equal, each timed."""
     results = []
     with opened(directory) as store:
-        read_and_decode(store.ledger)  # untimed: the first read pays for the page cache
+        read_and_decode(store.ledger, PAGE)  # untimed: the first read pays for the page cache
         until = store.views.position()
         for r in range(runs):
             begun = time.perf_counter()
-            decoded = read_and_decode(store.ledger, until)
+            decoded = read_and_decode(store.ledger, PAGE, until)
             decode_s = time.perf_counter() - begun
             begun = time.perf_counter()
             fast = check_in_write_order(store.ledger, str(store.paths[1]))
@@ -570,13 +373,6 @@ def proofs_in_process(directory: Path, runs: int, count: int, say: Say) -> list[
     return results
 
 
-def get_each(path_of: Callable[[int], str]) -> Send:
-    async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
-        return await client.get(path_of(n))
-
-    return send
-
-
 def proof_phases(size: int, client_counts: tuple[int, ...]) -> list[Callable[[], Phase]]:
     leaves, pairs = proof_arguments(size, 1 << 16, seed=12345)
     mask = len(leaves) - 1
@@ -638,19 +434,10 @@ def proofs_http(
                 config.http_seconds,
                 config.http_warmup,
                 server.pid,
-                announce(say, progress_line, r, runs),
+                announce(say, f"proofs http run {r + 1}/{runs}", 15),
             )
         results.append(run)
     return results
-
-
-def progress_line(r: int, runs: int, result: PhaseResult) -> str:
-    return (
-        f"  proofs http run {r + 1}/{runs} {result.name:<15} {result.rate:7.0f} req/s  "
-        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
-        f"others {result.other_cpu:4.0%}"
-    )
 
 
 # ---------------------------------------------------------------------------

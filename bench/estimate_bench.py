@@ -4,7 +4,7 @@ new state (and its previous state, for a change) through `as_known`, then
 `IncrementalEstimate.put` and `point`, without SQL or JSON.
 
 Two streams over 1,000 metrics and 50 sources:
-- "claims": new claims only, in `bench.audit_bench`'s layout (`claim_fields`), which is
+- "claims": new claims only, in `bench.workloads`' layout (`claim_fields`), which is
   what its 1,000,000-event replay applies: each metric's claims come from one origin.
 - "mixed": each metric's claims from all 50 origins in turn, and every 20 events three
   changes (a correction, a retraction or reinstatement, an assessment), every 1,000 a
@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bench.audit_bench import METRICS, SOURCES, claim_fields
+from bench.workloads import METRICS, SOURCES, claim_fields
 from domain.estimates import ClaimAsKnown
 from domain.incremental import IncrementalEstimate
 from domain.values import Reliability, decimal_text

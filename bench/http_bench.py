@@ -4,7 +4,7 @@ path (the naive baseline), each beside /healthz on the same server.
 Each run starts two fresh servers one after the other, each on its own copy of one
 store (the demo seed and the benchmark's metrics, recorded and projected once, in this
 process): the default one (group commit) and one with `CLAIMLEDGER_WRITE_PATH=direct`
-(one `save()` per request in a worker thread). Each server answers /healthz at 32 and 4
+(one `save()` per request in a worker thread). Each server answers /healthz at 32
 clients, then POST /v1/claims at 32 clients (the POST last: it is the only phase that
 changes state). So every ratio is within one run, and the group/direct ratio is between
 two servers of the same code minutes apart. The read figures, on a store of 100,000
@@ -24,14 +24,13 @@ from typing import Any
 import httpx
 
 from api.demo import load_demo
-from bench.http_load import Phase, PhaseResult, announce, get, post_json, run_phases
+from bench.http_load import Phase, announce, get, post_json, run_phases
 from bench.server import Server
+from bench.workloads import ACTOR, BENCH_METRICS, claim_body
 from domain.ledger import Ledger
 from projections.store import open_sqlite_store
 
-BENCH_METRICS = 256  # POSTed claims are spread over these, so no one metric grows hot
 MANY = 32
-ACTOR = "bench"
 WRITE_PATHS = ("group", "direct")
 
 PHASES: dict[str, list[tuple[str, Callable[[], Phase]]]] = {
@@ -39,30 +38,17 @@ PHASES: dict[str, list[tuple[str, Callable[[], Phase]]]] = {
         ("healthz@32", lambda: Phase("healthz@32", get("/healthz"), MANY)),
         (
             "post_claim@32",
-            lambda: Phase("post_claim@32", post_json("/v1/claims", claim), MANY, 201),
+            lambda: Phase("post_claim@32", post_json("/v1/claims", claim_body), MANY, 201),
         ),
     ],
     "direct": [
         ("direct_healthz@32", lambda: Phase("direct_healthz@32", get("/healthz"), MANY)),
         (
             "post_direct@32",
-            lambda: Phase("post_direct@32", post_json("/v1/claims", claim), MANY, 201),
+            lambda: Phase("post_direct@32", post_json("/v1/claims", claim_body), MANY, 201),
         ),
     ],
 }
-
-
-def claim(n: int) -> dict[str, Any]:
-    """The n-th POSTed claim: a valid claim from the demo's sources on a bench metric."""
-    return {
-        "metric": f"bench/m{n % BENCH_METRICS:03d}",
-        "value": 100 + n % 1000,
-        "qualifier": "approximately",
-        "as_of": "2025-01-20",
-        "reported_by": "moscow-times",
-        "attributed_to": ["bbc-russian"],
-        "published_at": "2025-01-22",
-    }
 
 
 def prepare_ledger(ledger: Ledger) -> None:
@@ -171,7 +157,7 @@ def run_http(
                         seconds,
                         warmup,
                         server.pid,
-                        announce(say, progress_line, r, runs),
+                        announce(say, f"http run {r + 1}/{runs}"),
                     )
                     drained, lag = server.wait_caught_up()
                     prefix = "" if write_path == "group" else "direct_"
@@ -179,12 +165,3 @@ def run_http(
                     run[f"{prefix}post_projection_drain_s"] = drained
             results.append(run)
     return results
-
-
-def progress_line(r: int, runs: int, result: PhaseResult) -> str:
-    return (
-        f"  http run {r + 1}/{runs} {result.name:<14} {result.rate:8.0f} req/s  "
-        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
-        f"others {result.other_cpu:4.0%}"
-    )

@@ -66,7 +66,7 @@ def get(path: str) -> Send:
     return send
 
 
-def post_json(path: str, body: Callable[[int], dict[str, Any]]) -> Send:
+def post_json(path: str, body: Callable[[int], Any]) -> Send:
     async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
         return await client.post(path, json=body(n))
 
@@ -193,8 +193,24 @@ def run_phases(
     return figures
 
 
+def progress_line(label: str, result: PhaseResult, width: int = 14) -> str:
+    return (
+        f"  {label} {result.name:<{width}} {result.rate:8.0f} req/s  "
+        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
+        f"others {result.other_cpu:4.0%}"
+    )
+
+
 def announce(
-    say: Callable[[str], None], line: Callable[[int, int, PhaseResult], str], r: int, runs: int
+    say: Callable[[str], None], label: str, width: int = 14
 ) -> Callable[[PhaseResult], None]:
-    """`run_phases`' `on_result` that says run `r` of `runs`'s progress line."""
-    return lambda result: say(line(r, runs, result))
+    """`run_phases`' `on_result` that says each phase's progress line under `label`."""
+    return lambda result: say(progress_line(label, result, width))
+
+
+def get_each(path_of: Callable[[int], str]) -> Send:
+    async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await client.get(path_of(n))
+
+    return send

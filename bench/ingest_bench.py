@@ -1,4 +1,4 @@
-"""Batch ingest figures (issue 5, goal 2): claims per second through the ledger, over
+"""Batch ingest figures: claims per second through the ledger, over
 HTTP (`POST /v1/claims/batch`) and through `claimledger import`, against raw `sqlite3`
 inserts of the same stored rows in one transaction, measured in the same run.
 
@@ -42,9 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from api.requests import RecordClaimRequest
-from bench.http_bench import Stopping, claim, copy_store, issue_contributor_key, prepared_store
+from bench.http_bench import Stopping, copy_store, issue_contributor_key, prepared_store
 from bench.http_load import Phase, post_json, run_phase
 from bench.server import Server, claimledger_command
+from bench.workloads import ACTOR, claim_body, posted_claim_fields
 from domain.claim_commands import new_claim
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
@@ -53,16 +54,11 @@ from projections.store import open_sqlite_store
 Say = Callable[[str], None]
 BATCH = 1_000  # claims per POST /v1/claims/batch, per record_claims call, per import batch
 HTTP_CLIENTS = 2
-ACTOR = "bench"
 
 
 def batch_body(n: int) -> list[dict[str, Any]]:
     """The n-th batch: claims n*BATCH ... (n+1)*BATCH-1, as a JSON array's items."""
-    return [claim(n * BATCH + i) for i in range(BATCH)]
-
-
-def claim_fields(count: int) -> list[ClaimFields]:
-    return [RecordClaimRequest.model_validate(claim(n)).to_fields() for n in range(count)]
+    return [claim_body(n * BATCH + i) for i in range(BATCH)]
 
 
 def stored_rows(ledger: Ledger, fields: list[ClaimFields]) -> list[tuple[str, int, str, bytes]]:
@@ -153,7 +149,7 @@ def import_rate(prepared: Path, directory: Path, count: int) -> dict[str, float]
     """`claimledger import` of `count` claims on a new prepared store: wall time."""
     database = copy_store(prepared, directory)
     lines = directory / "claims.jsonl"
-    lines.write_text("".join(json.dumps(claim(n)) + "\n" for n in range(count)))
+    lines.write_text("".join(json.dumps(claim_body(n)) + "\n" for n in range(count)))
     env = dict(os.environ)
     env.update(
         CLAIMLEDGER_DATABASE_URL=f"sqlite:///{database}",
@@ -222,12 +218,12 @@ def run_ingest(claims: int, runs: int, seconds: float, warmup: float, say: Say) 
         root = Path(tmp)
         create = library_create_statement(root)
         prepared = prepared_store(root / "prepared")
-        fields = claim_fields(claims)
+        fields = posted_claim_fields(claims)
         scratch = Ledger()  # the mapper only: the bytes are the same on any store
         rows = stored_rows(scratch, fields)
         scratch.close()
         mean_bytes = sum(len(r[3]) for r in rows) / len(rows)
-        bodies = [claim(n) for n in range(claims)]
+        bodies = [claim_body(n) for n in range(claims)]
         for r in range(runs):
             run: dict[str, Any] = {"claims": claims}
             run["raw_rate"] = raw_insert_rate(root, create, rows)

@@ -16,40 +16,17 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from domain.claims import ClaimFields
+from bench.workloads import ACTOR, bare_claim_fields, prepare, read_and_decode
 from domain.ledger import Ledger
-from domain.values import Qualifier
 from projections.store import open_sqlite_store
 
-ACTOR = "bench"
 SOURCES = 20
 CLAIMS_PER_METRIC = 50  # the spread workload: N claims over N / 50 metrics
 SPARSE_CLAIMS_PER_METRIC = 10  # against the same number of claims on one hot metric
-PAGE = 500  # the runner's batch size, and the baseline's page size
-
-
-def claim_fields(n: int, metrics: int) -> ClaimFields:
-    return ClaimFields(
-        metric=f"bench/m{n % metrics:05d}",
-        value=Decimal(100 + n % 977),
-        qualifier=Qualifier.APPROXIMATELY,
-        reported_by=f"source-{n % SOURCES:02d}",
-        attributed_to=(f"source-{(n * 7 + 3) % SOURCES:02d}",),
-        as_of=date(2025, 1, 1 + n % 28),
-        published_at=date(2025, 1, 28),
-    )
-
-
-def prepare(ledger: Ledger, metrics: int) -> None:
-    for s in range(SOURCES):
-        ledger.register_source(f"source-{s:02d}", f"Source {s}", "outlet", None, None, ACTOR)
-    for m in range(metrics):
-        ledger.define_metric(f"bench/m{m:05d}", f"Bench metric {m}", "people", None, ACTOR)
+PAGE = 500  # the baseline's read page and record_claims' batch; the runner reads in its own
 
 
 def record(ledger: Ledger, claims: int, metrics: int, batch: int) -> float:
@@ -57,11 +34,11 @@ def record(ledger: Ledger, claims: int, metrics: int, batch: int) -> float:
     begun = time.perf_counter()
     if batch == 1:
         for n in range(claims):
-            ledger.record_claim(claim_fields(n, metrics), ACTOR)
+            ledger.record_claim(bare_claim_fields(n, metrics, SOURCES), ACTOR)
     else:
         for start in range(0, claims, batch):
             chunk = range(start, min(start + batch, claims))
-            ledger.record_claims([claim_fields(n, metrics) for n in chunk], ACTOR)
+            ledger.record_claims([bare_claim_fields(n, metrics, SOURCES) for n in chunk], ACTOR)
     return time.perf_counter() - begun
 
 
@@ -82,26 +59,13 @@ def bare_commits(path: Path, count: int) -> float:
         connection.close()
 
 
-def read_and_decode(ledger: Ledger) -> int:
-    """The baseline: every event read in pages of 500 and decoded, nothing applied."""
-    position, count = 0, 0
-    while page := ledger.recorder.select_notifications(
-        start=position, limit=PAGE, inclusive_of_start=False
-    ):
-        for notification in page:
-            ledger.mapper.to_domain_event(notification)
-        count += len(page)
-        position = page[-1].id
-    return count
-
-
 def catch_up_runs(
     events_path: Path, runs: int, label: str, say: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """Per run: the baseline, then `runner.catch_up()` into a new, empty views file."""
     results = []
     warm = open_sqlite_store(str(events_path), str(events_path.with_name("warm.views.db")))
-    read_and_decode(warm.ledger)  # untimed: the first read pays for the page cache
+    read_and_decode(warm.ledger, PAGE)  # untimed: the first read pays for the page cache
     warm.close()
     for r in range(runs):
         views_path = events_path.with_name(f"{label}-{r}.views.db")
@@ -109,7 +73,7 @@ def catch_up_runs(
         try:
             events = store.ledger.max_position()
             begun = time.perf_counter()
-            decoded = read_and_decode(store.ledger)
+            decoded = read_and_decode(store.ledger, PAGE)
             decode_s = time.perf_counter() - begun
             begun = time.perf_counter()
             reached = store.runner.catch_up()
@@ -142,7 +106,7 @@ def sparse_and_hot(
     for label, over in (("sparse", metrics), ("hot", 1)):
         path = root / f"{label}.db"
         store = open_sqlite_store(str(path), str(root / f"unused-{label}.views.db"))
-        prepare(store.ledger, over)
+        prepare(store.ledger, over, sources=SOURCES, rated=False)
         record(store.ledger, claims, over, PAGE)
         store.close()
         say(f"  recorded {claims} claims over {over} metric(s)")
@@ -163,7 +127,7 @@ def run_projection(
 
         spread_path = root / "spread.db"
         store = open_sqlite_store(str(spread_path), str(root / "unused-spread.views.db"))
-        prepare(store.ledger, metrics)
+        prepare(store.ledger, metrics, sources=SOURCES, rated=False)
         recorded_s = record(store.ledger, claims, metrics, PAGE)
         store.close()
         say(f"  recorded {claims} claims over {metrics} metrics in {recorded_s:.2f} s")
@@ -176,7 +140,7 @@ def run_projection(
             bare_s = bare_commits(root / f"bare-{r}.db", write_claims)
             store = open_sqlite_store(str(root / f"writes-{r}.db"))
             try:
-                prepare(store.ledger, 1)
+                prepare(store.ledger, 1, sources=SOURCES, rated=False)
                 single_s = record(store.ledger, write_claims, 1, 1)
                 batched_s = record(store.ledger, write_claims, 1, PAGE)
             finally:

@@ -1,4 +1,4 @@
-"""Read figures (issue 5, goal 4): the estimate over a store of 100,000 claims in 1,000
+"""Read figures: the estimate over a store of 100,000 claims in 1,000
 metrics, at 32 and 4 keep-alive clients, now and `?known_at=`, beside /healthz on the
 same server in the same run.
 
@@ -26,10 +26,11 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.audit_bench import METRICS, build_store, prelude_events
+from bench.audit_store import build_store, prelude_events
 from bench.http_bench import Stopping, copy_store, issue_contributor_key
-from bench.http_load import Phase, PhaseResult, Send, announce, get, run_phases
+from bench.http_load import Phase, Send, announce, get, run_phases
 from bench.server import Server
+from bench.workloads import METRICS
 
 Say = Callable[[str], None]
 CLAIMS = 100_000
@@ -130,17 +131,8 @@ def run_reads(
                     seconds,
                     warmup,
                     server.pid,
-                    announce(say, progress_line, r, runs),
+                    announce(say, f"read run {r + 1}/{runs}", 12),
                 )
             results.append(run)
     store = {k: v for k, v in built.items() if k != "git"}
     return {"store": store, "claims": CLAIMS, "metrics": METRICS, "runs": results}
-
-
-def progress_line(r: int, runs: int, result: PhaseResult) -> str:
-    return (
-        f"  read run {r + 1}/{runs} {result.name:<12} {result.rate:8.0f} req/s  "
-        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-        f"cpu: client {result.client_cpu:4.0%} server {result.server_cpu:4.0%} "
-        f"others {result.other_cpu:4.0%}"
-    )

@@ -10,12 +10,11 @@ place the tests read it.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import pytest
+
+from tests import postgres_databases as databases
 
 POSTGRES_URL_VARIABLE = "CLAIMLEDGER_TEST_POSTGRES_URL"
 POSTGRES_URL = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
@@ -27,11 +26,6 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NewDatabase = Callable[[], str]
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-
-
 def admin_connection() -> object:
     import psycopg
 
@@ -40,24 +34,11 @@ def admin_connection() -> object:
 
 def create_database() -> str:
     """A fresh, empty database; its URL."""
-    name = f"cl_test_{uuid4().hex[:16]}"
-    with admin_connection() as conn:  # type: ignore[attr-defined]
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return with_database(POSTGRES_URL, name)
+    return databases.create_database(POSTGRES_URL, "cl_test")
 
 
 def drop_database(url: str) -> None:
-    """Drop a test's database; a failure to clean up never fails the test."""
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    for attempt in range(5):
-        try:
-            with admin_connection() as conn:  # type: ignore[attr-defined]
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
-        except psycopg.Error:  # e.g. an autovacuum worker it may not terminate: retry
-            time.sleep(0.2 * (attempt + 1))
+    databases.drop_database(POSTGRES_URL, url)
 
 
 @pytest.fixture

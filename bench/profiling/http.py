@@ -1,9 +1,9 @@
 """Profile a running `claimledger serve` under HTTP load with py-spy (`--pid`).
 
-    python -m bench.profile_http post            # POST /v1/claims at 32 clients
-    python -m bench.profile_http post --write-path direct
-    python -m bench.profile_http batch           # POST /v1/claims/batch, 1,000 a request
-    python -m bench.profile_http estimate --store DIR   # a store built by bench.read_bench
+    python -m bench.profiling.http post            # POST /v1/claims at 32 clients
+    python -m bench.profiling.http post --write-path direct
+    python -m bench.profiling.http batch           # POST /v1/claims/batch, 1,000 a request
+    python -m bench.profiling.http estimate --store DIR   # a store built by bench.read_bench
 
 The server is started as the benchmark starts it (bench.server), the load is the
 benchmark's closed-loop generator, and py-spy samples the server process for the length
@@ -21,15 +21,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench.http_bench import (
-    BENCH_METRICS,
-    claim,
-    define_bench_metrics,
-    issue_contributor_key,
-)
+from bench.http_bench import define_bench_metrics, issue_contributor_key
 from bench.http_load import Phase, get, post_json, run_phase
-from bench.py_spy import print_samples, py_spy, tally
+from bench.profiling.py_spy import print_samples, py_spy, tally
 from bench.server import Server
+from bench.workloads import BENCH_METRICS, claim_body
 
 GROUPS = (
     # (label, any frame whose name contains one of these marks the sample)
@@ -63,7 +59,7 @@ def summarise(raw: Path, top: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile_http", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling.http", description=__doc__)
     parser.add_argument("what", choices=("post", "batch", "estimate", "known_at", "healthz"))
     parser.add_argument("--write-path", choices=("group", "direct"), default="group")
     parser.add_argument("--store", type=Path, help="serve this store (reads), not a new one")
@@ -79,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         database = None
         if args.store is not None:
-            from bench.read_bench import copy_store
+            from bench.http_bench import copy_store
 
             database = copy_store(args.store, work / "store")
         server = Server(
@@ -95,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
             server.wait_caught_up()
             if database is not None:
-                from bench.read_bench import CLAIMS, KNOWN_AT, half_recorded_at, prelude_events
+                from bench.audit_store import prelude_events
+                from bench.read_bench import CLAIMS, KNOWN_AT, half_recorded_at
 
                 KNOWN_AT["value"] = half_recorded_at(server, headers, CLAIMS + prelude_events())
             phase = make_phase(args.what, args.clients, database is not None)
@@ -125,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def make_phase(what: str, clients: int, big_store: bool) -> Phase:
     if what == "post":
-        return Phase("post_claim", post_json("/v1/claims", claim), clients, 201)
+        return Phase("post_claim", post_json("/v1/claims", claim_body), clients, 201)
     if what == "batch":
         from bench.ingest_bench import batch_body
 

@@ -1,4 +1,4 @@
-"""Where `claimledger verify` spends its time: `python -m bench.profile_verify DIR`.
+"""Where `claimledger verify` spends its time: `python -m bench.profiling.verify DIR`.
 
 DIR is an audit store kept by `python -m bench --audit-store DIR`. Runs `claimledger
 verify` on it under py-spy (a sampling profiler: `pip install py-spy`, not a project
@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.audit_bench import events_path
-from bench.py_spy import Samples, print_samples, py_spy, tally
+from bench.audit_store import events_path
+from bench.profiling.py_spy import Samples, print_samples, py_spy, tally
 from bench.server import claimledger_command
 
 # Where verify's samples go, by the first of these functions on the stack. The log half
@@ -56,7 +56,7 @@ def profile(directory: Path, rate: int) -> Samples:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile_verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling.verify", description=__doc__)
     parser.add_argument("store", type=Path, help="a directory made by --audit-store")
     parser.add_argument("--rate", type=int, default=100, help="samples per second")
     parser.add_argument("--top", type=int, default=30)

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from bench import __main__ as bench_main
-from bench import pg_bench
+from bench.postgres import part
+
+# The benchmarks' own plumbing: no clock, no server, no file.
+pytestmark = [pytest.mark.bench, pytest.mark.unit]
 
 # The benchmarks' own plumbing: no clock, no server, no file.
 pytestmark = [pytest.mark.bench, pytest.mark.unit]
@@ -50,18 +53,18 @@ def fake_result() -> dict[str, Any]:
 
 
 def test_rows_and_context_from_a_result() -> None:
-    rows = pg_bench.postgres_rows(fake_result())
+    rows = part.postgres_rows(fake_result())
     assert all(math.isfinite(r.ratio) for r in rows)
     four = next(r for r in rows if r.baseline == "the same with 1 API process, same run")
     assert four.ratio == pytest.approx(2.0)
-    assert any("fsync=on" in line for line in pg_bench.postgres_context(fake_result()))
+    assert any("fsync=on" in line for line in part.postgres_context(fake_result()))
 
 
 def test_asking_for_postgres_without_a_server_is_an_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv(pg_bench.URL_VARIABLE, raising=False)
+    monkeypatch.delenv(part.URL_VARIABLE, raising=False)
     with pytest.raises(SystemExit) as stopped:
         bench_main.main(["--only", "postgres", "--no-save"])
     assert stopped.value.code == 2
-    assert pg_bench.URL_VARIABLE in capsys.readouterr().err
+    assert part.URL_VARIABLE in capsys.readouterr().err
