@@ -82,6 +82,8 @@ def new_metric_public(metric: Metric, position: int) -> MetricPublic:
             "included": 0,
             "independent_origins": 0,
             "evidence": "none",
+            "low_open": False,
+            "high_open": False,
         },
     }
     return metric_public(row, position)

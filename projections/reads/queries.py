@@ -22,7 +22,12 @@ from projections.reads.estimate_pages import (
 from projections.reads.positions_at import PositionsAt, tracked_position
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
-from projections.writer.estimate_summary import decode_fields, decode_summary
+from projections.writer.estimate_summary import (
+    decode_fields,
+    decode_summary,
+    has_open_ends,
+    summary_fields,
+)
 
 Row = dict[str, Any]
 
@@ -138,7 +143,7 @@ class LedgerQueries:
             row = c.execute(METRIC_SELECT + " WHERE id=?", (slug,)).fetchone()
             if row is None:
                 raise MetricNotFound(slug)
-            return metric_row(row)
+            return self._metric_row(c, row)
 
     def metrics(self, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor, str) if cursor else ""
@@ -146,7 +151,8 @@ class LedgerQueries:
             rows = c.execute(
                 METRIC_SELECT + " WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
             ).fetchall()
-        return page([metric_row(r) for r in rows], limit, "id")
+            found = [self._metric_row(c, r) for r in rows]
+        return page(found, limit, "id")
 
     # Claims
 
@@ -219,9 +225,20 @@ class LedgerQueries:
             row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
+            if not has_open_ends(decode_fields(row[1])):
+                return self._estimate(c, metric, DEFAULT_METHOD, None, None)
             position = tracked_position(c)
         estimate = decode_summary(row[1])
         return EstimateAnswer(metric, row[0], None, None, position, estimate)
+
+    def _metric_row(self, c: Any, row: Any) -> Row:
+        """A metric's row with its stored summary; one stored before summaries said their
+        open ends is answered from the claims instead (decision 0018)."""
+        result = metric_row(row)
+        if not has_open_ends(result["estimate"]):
+            answer = self._estimate(c, result["id"], DEFAULT_METHOD, None, None)
+            result["estimate"] = summary_fields(answer.estimate)
+        return result
 
     def _estimate(
         self,
