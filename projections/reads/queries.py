@@ -220,13 +220,20 @@ class LedgerQueries:
     def current_estimate(self, metric: str) -> EstimateAnswer:
         """The default method's estimate now, without explanation: the summary the
         projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
-        tests), so one row instead of every claim of the metric."""
+        tests), so one row instead of every claim of the metric; from the claims when
+        the stored summary predates open ends (decision 0018)."""
+        stored = self.stored_estimate(metric)
+        return stored if stored is not None else self.estimate(metric)
+
+    def stored_estimate(self, metric: str) -> EstimateAnswer | None:
+        """The stored summary alone (one indexed row, cheap enough for the event loop);
+        None when it predates open ends and the claims must answer."""
         with self.read_transaction() as c:
             row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
             if not has_open_ends(decode_fields(row[1])):
-                return self._estimate(c, metric, DEFAULT_METHOD, None, None)
+                return None
             position = tracked_position(c)
         estimate = decode_summary(row[1])
         return EstimateAnswer(metric, row[0], None, None, position, estimate)

@@ -102,7 +102,8 @@ def test_a_store_whose_summaries_predate_open_ends_answers_them_and_is_brought_u
     record(world, 9000, "ministry", Qualifier.MORE_THAN)
     world.runner.catch_up()
     older_summaries(world)
-    # then the reads answer them from the claims meanwhile
+    # then the reads answer them from the claims meanwhile (the route, off the event loop)
+    assert world.queries.stored_estimate(DEPLOYED) is None
     assert world.queries.current_estimate(DEPLOYED).estimate.high_open is True
     assert world.queries.metric(DEPLOYED)["estimate"]["high_open"] is True
     listed = {row["id"]: row["estimate"] for row in world.queries.metrics(None, 10).items}
