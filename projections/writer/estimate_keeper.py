@@ -26,6 +26,8 @@ from projections.writer.estimate_summary import encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
+# Metrics whose stored summary predates open ends (decision 0018).
+OLDER_SUMMARIES = "SELECT id FROM metrics WHERE estimate NOT LIKE '%\"high_open\"%'"
 
 
 class EstimateKeeper:
@@ -114,21 +116,21 @@ class EstimateKeeper:
         )
         self.pending_estimates.clear()
 
-    def rewrite_older_summaries(self, c: SqlCursor) -> None:
-        """Once per process, in its first batch: summaries stored before they said their
-        open ends are written again, so the views equal a rebuild (decision 0018). Done
-        in a batch's transaction, after its tracking record, so no other runner writes
-        meanwhile; a fresh store has none, and pays one query."""
+    def rewrite_older_summaries(self, c: SqlCursor) -> int:
+        """Summaries stored before they said their open ends are written again from the
+        claims (with the batch's, in `finish`), so the views equal a rebuild (decision
+        0018). The caller's transaction keeps other runners from writing meanwhile (a
+        batch's, after its tracking record; or the views' `rewrite_older_summaries`).
+        Once per process: a fresh store has none, and pays one query. How many there were."""
         self.cursor = c
-        older = c.execute(
-            "SELECT id FROM metrics WHERE estimate NOT LIKE ?", ('%"high_open"%',)
-        ).fetchall()
+        older = c.execute(OLDER_SUMMARIES).fetchall()
         for (metric,) in older:
             if metric not in self.pending_estimates:
                 estimate = self.estimate_of(c, metric)
                 self.weigh(metric, estimate)
                 self.pending_estimates[metric] = estimate
         self.summaries_checked = True
+        return len(older)
 
     def estimate_of(self, c: SqlCursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""

@@ -284,6 +284,12 @@ class ViewWriter:
         self.pending.flush(c)
         self.keeper.finish(c)
 
+    def rewrite_older_summaries(self, c: SqlCursor) -> int:
+        """Write again the summaries stored before open ends (decision 0018); how many."""
+        count = self.keeper.rewrite_older_summaries(c)
+        self.finish(c)
+        return count
+
     def forget(self) -> None:
         """Drop pending rows and cached state: after a rollback they may hold what was
         not committed."""
