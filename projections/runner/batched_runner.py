@@ -61,8 +61,11 @@ class BatchedRunner:
         (`projections.runner.prepared_feed`); whatever it leaves is applied here. First,
         once per runner, summaries stored before open ends are rewritten (decision 0018)."""
         if not self._summaries_rewritten:
-            self.views.rewrite_older_summaries()
             self._summaries_rewritten = True
+            try:
+                self.views.rewrite_older_summaries()
+            except Exception:  # e.g. read-only views: reads answer from the claims meanwhile
+                log.exception("could not rewrite summaries stored before open ends")
         self._catch_up_prepared(on_progress)
         while True:
             notifications = self.ledger.recorder.select_notifications(
