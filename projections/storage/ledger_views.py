@@ -33,7 +33,7 @@ from projections.storage.schema import (
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.tuning import Tuning
-from projections.writer.estimate_keeper import OLDER_SUMMARIES
+from projections.writer.estimate_summary import OLDER_SUMMARIES
 from projections.writer.feed_log import stored_compact_range
 from projections.writer.view_writer import ViewWriter
 

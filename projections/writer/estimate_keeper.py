@@ -22,12 +22,10 @@ from projections.log.canonical import loads
 from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
-from projections.writer.estimate_summary import encode_summary, number, text
+from projections.writer.estimate_summary import OLDER_SUMMARIES, encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
-# Metrics whose stored summary predates open ends (decision 0018).
-OLDER_SUMMARIES = "SELECT id FROM metrics WHERE estimate NOT LIKE '%\"high_open\"%'"
 
 
 class EstimateKeeper:
@@ -40,11 +38,11 @@ class EstimateKeeper:
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
         self.cursor: SqlCursor | None = None  # the transaction the estimates' questions go to
+        self.summaries_checked = False  # whether summaries stored before open ends were sought
         self.last_points: dict[str, Point | None] = {}  # each cached metric's timeline end
         self.weights: dict[str, int] = {}  # each cached metric's weight (see above)
         self.cached_weight = 0
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
-        self.summaries_checked = False  # whether stored summaries of an older shape were sought
 
     def defined(self, metric: str) -> None:
         """A metric just defined: no claim and no timeline point can precede its
