@@ -3,10 +3,11 @@ it): define, update, remove.
 
 The cycle check must see every live relation committed so far, never a lagging view (as
 keys do, decision 0011): the relations are read from the event store itself, by topic,
-from the last position read before (relations are few; the other events are skipped by
-the recorder). Relation writes in one process are serialised (`relation_writes`, a lock
-the store hands in), so two concurrent definitions cannot each pass the check against a
-world without the other and together close a cycle.
+from the last position read before (the first read of a process passes over the whole
+log once; later ones only over what is new). Relation writes are serialised
+(`relation_writes`, a lock the store hands in: in the process, and on PostgreSQL among
+processes too), so two concurrent definitions cannot each pass the check against a world
+without the other and together close a cycle.
 """
 
 from __future__ import annotations
