@@ -15,7 +15,8 @@ from api.responses import (
     MetricPublic,
     SourcePublic,
 )
-from projections.reads.queries import EstimateAnswer, Row
+from projections.reads.pages import Row
+from projections.reads.queries import EstimateAnswer
 
 JSON = "application/json"
 

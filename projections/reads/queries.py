@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,9 @@ from projections.reads.estimate_pages import (
     encode_snapshot_cursor,
     estimate_page,
 )
+from projections.reads.pages import Page, Row, decode_cursor, page
 from projections.reads.positions_at import PositionsAt, tracked_position
+from projections.reads.relation_queries import RelationQueries
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
 from projections.writer.estimate_summary import (
@@ -28,8 +29,6 @@ from projections.writer.estimate_summary import (
     has_open_ends,
     summary_fields,
 )
-
-Row = dict[str, Any]
 
 
 class NotKnownYet(NotFound):
@@ -40,12 +39,6 @@ class NotKnownYet(NotFound):
     def __init__(self, identifier: str, known_at: str) -> None:
         super().__init__(identifier)
         self.args = (f"metric {identifier!r} was not defined at {known_at}",)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Row]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -75,28 +68,9 @@ class ClaimFilters:
     status: str | None = None
 
 
-def encode_cursor(value: str | int) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, kind: type[str] | type[int]) -> Any:
-    """The key a cursor of ours holds: a `str` (an id) or an `int` (a position)."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise BadCursor(cursor) from error
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise BadCursor(cursor)
-    if isinstance(value, int) and not 0 <= value < 2**63:  # SQLite's INTEGER
-        raise BadCursor(cursor)
-    if isinstance(value, str) and not value.isascii():  # ids are ASCII slugs
-        raise BadCursor(cursor)
-    return value
-
-
-class LedgerQueries:
-    """Answers from the view tables, each in one read transaction."""
+class LedgerQueries(RelationQueries):
+    """Answers from the view tables, each in one read transaction (the relations'
+    from `RelationQueries`)."""
 
     def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
@@ -375,10 +349,3 @@ def metric_row(row: Any) -> Row:
     result = dict(row)
     result["estimate"] = decode_fields(result["estimate"])
     return result
-
-
-def page(rows: list[Row], limit: int, key: str) -> Page:
-    if len(rows) > limit:
-        items = rows[:limit]
-        return Page(items, encode_cursor(items[-1][key]))
-    return Page(rows, None)

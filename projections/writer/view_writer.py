@@ -1,8 +1,9 @@
 """Applies ledger events to the view tables: one handler per event type.
 
-Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and writes
-`event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
-`timeline` (through `EstimateKeeper`), `api_keys` and `merkle_nodes`. Runs inside the
+Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and §9's
+Relation.* and writes `event_index`, `sources`, `source_ratings`, `metrics`, `claims`,
+`claim_versions`, `timeline` (through `EstimateKeeper`), `api_keys`, `merkle_nodes` and
+the relations' views (through `RelationsView`). Runs inside the
 caller's transaction; it never commits.
 
 Batch-oriented: the rows of the hot path (every event's feed row and Merkle nodes, each
@@ -29,6 +30,7 @@ from projections.writer.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.writer.estimate_keeper import EstimateKeeper
 from projections.writer.feed_log import FeedLog
 from projections.writer.pending_rows import PendingRows
+from projections.writer.relations_view import RelationsView
 
 Handler = Callable[[SqlCursor, "Applied"], None]
 Row = tuple[Any, ...]
@@ -69,6 +71,7 @@ class ViewWriter:
             "Claim.Assessed": self.claim_assessed,
             "ApiKey.Issued": self.key_issued,
             "ApiKey.Revoked": self.key_revoked,
+            **RelationsView(self.execute).handlers(),
         }
 
     def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
