@@ -109,6 +109,10 @@ class LedgerQueries:
         with self.views.sql_transaction() as c:
             yield c
 
+    def position_at(self, c: Any, known_at: str) -> int:
+        """The last position recorded at or before `known_at`, in the read `c`."""
+        return self._positions_at.position_at(c, known_at)
+
     def close(self) -> None:
         """Close this object's own connections (the views close theirs)."""
         if self._sqlite is not None:

@@ -1,0 +1,292 @@
+"""Explained diffs of a metric between two moments (§9), a page of events at a time.
+
+The two ends are prefixes of the log: the events at or before a position (a time end
+is the last position recorded by then). Between them, the events that can move the
+metric's default estimate are its claims' events and the ratings of sources that are
+origins of its claims, in position order. Each one's effect is measured by computing
+the estimate as of its position and as of the candidate before it (the views keep
+every claim version and rating with its position, so that is a query, never a replay),
+so the effects add up to the change between the ends. A page holds at most `limit`
+candidates; its cursor carries both ends and the last position given, so every page
+answers between the same two ends however many events arrive meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from domain.diffs import NONE, Figures, effect, event_reason, reason_phrase
+from domain.errors import MetricNotFound, ValidationFailed
+from domain.estimates import DEFAULT_METHOD
+from domain.event_data import rfc3339
+from projections.reads.audit_log import MerkleLog
+from projections.reads.estimate_pages import (
+    LAST_POSITION,
+    BadCursor,
+    MetricClaims,
+    decode,
+    encode,
+    estimate_page,
+)
+from projections.reads.positions_at import tracked_position
+from projections.reads.queries import LedgerQueries
+from projections.storage.sql import SQLITE
+
+# Later than any recorded_at: a position alone bounds what an end knows.
+ANY_TIME = "9999-12-31T23:59:59.999999Z"
+
+# The origin of every version of the metric's claims: a rating of a source that was an
+# origin only before a correction of `attributed_to` still moved the estimate then.
+ORIGIN = {SQLITE: "json_extract(state, '$.origin')"}
+POSTGRES_ORIGIN = "(state::json ->> 'origin')"
+CANDIDATES = (
+    "SELECT position, claim, CAST(NULL AS TEXT) AS source FROM claim_versions"
+    " WHERE position>? AND position<=?"
+    " AND claim IN (SELECT claim FROM claim_versions WHERE metric=?)"
+    " UNION ALL"
+    " SELECT position, CAST(NULL AS TEXT) AS claim, source FROM source_ratings"
+    " WHERE position>? AND position<=?"
+    " AND source IN (SELECT {origin} FROM claim_versions WHERE metric=?)"
+    " ORDER BY position LIMIT ?"
+)
+
+
+@dataclass(frozen=True)
+class EndAsked:
+    """One end as asked: a position (`@N`), a time, or neither (now)."""
+
+    position: int | None = None
+    known_at: str | None = None
+
+
+@dataclass(frozen=True)
+class End:
+    known_at: str | None  # the time asked, or when the end's last event was recorded
+    position: int
+    tree_size: int
+    root_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    position: int
+    recorded_at: str
+    type: str
+    claim: str | None
+    source: str | None
+    actor: str
+    effect: Figures
+    after: Figures
+    reason: str
+    event_reason: str | None
+
+
+@dataclass(frozen=True)
+class DiffPage:
+    metric: str
+    unit: str
+    start: End
+    end: End
+    estimate_from: Figures
+    estimate_to: Figures
+    changes: list[Change]
+    unchanged_events: int
+    consistency_path: list[str]
+    next_cursor: str | None
+
+
+def bad_end(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed([(field, message)])
+
+
+class MetricDiffs:
+    """Diffs of one metric's default estimate, read from the views and the Merkle log."""
+
+    def __init__(self, queries: LedgerQueries, log: MerkleLog) -> None:
+        self.queries, self.log = queries, log
+
+    def page(
+        self,
+        metric: str,
+        start: EndAsked | None,
+        end: EndAsked | None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> DiffPage:
+        """The changes after `cursor` (or from the start), at most `limit` events looked
+        at. Without a cursor `start` is needed; with one, ends given must be its own."""
+        with self.queries.read_transaction() as c:
+            row = c.execute("SELECT unit FROM metrics WHERE id=?", (metric,)).fetchone()
+            if row is None:
+                raise MetricNotFound(metric)
+            if cursor:
+                first, last, after = self._from_cursor(c, metric, cursor, start, end)
+            else:
+                if start is None:
+                    raise bad_end("from", "is required (a time, a date or @position)")
+                first = self._resolve(c, start, "from")
+                last = self._resolve(c, end or EndAsked(), "to")
+                to_time = (end or EndAsked(known_at=last.known_at)).known_at
+                if first.position > last.position or (
+                    start.known_at is not None and to_time is not None and start.known_at > to_time
+                ):
+                    raise bad_end("from", "must not be after to")
+                after = first.position
+            changes, unchanged, looked_at, more = self._changes(c, metric, after, last, limit)
+            estimate_from = self._figures(c, metric, first.position)
+            estimate_to = self._figures(c, metric, last.position)
+        first, last, path = self._sealed(first, last)
+        next_cursor = None
+        if more and looked_at:
+            next_cursor = encode_diff_cursor(metric, first, last, looked_at)
+        return DiffPage(
+            metric,
+            str(row[0]),
+            first,
+            last,
+            estimate_from,
+            estimate_to,
+            changes,
+            unchanged,
+            path,
+            next_cursor,
+        )
+
+    def _resolve(self, c: Any, asked: EndAsked, field: str) -> End:
+        latest = tracked_position(c)
+        if asked.position is not None:
+            if asked.position > latest:
+                raise bad_end(field, f"position {asked.position} is past the log (at {latest})")
+            position = asked.position
+            known_at = None
+        elif asked.known_at is not None:
+            position = self.queries.position_at(c, asked.known_at)
+            known_at = asked.known_at
+        else:
+            position, known_at = latest, rfc3339(datetime.now(UTC))
+        row = c.execute(
+            "SELECT leaf_index, recorded_at FROM event_index WHERE position<=? "
+            "ORDER BY position DESC LIMIT 1",
+            (position,),
+        ).fetchone()
+        tree_size = 0 if row is None else int(row[0]) + 1
+        if known_at is None and row is not None:
+            known_at = str(row[1])
+        return End(known_at, position, tree_size)
+
+    def _from_cursor(
+        self,
+        c: Any,
+        metric: str,
+        cursor: str,
+        start: EndAsked | None,
+        end: EndAsked | None,
+    ) -> tuple[End, End, int]:
+        first, last, after = decode_diff_cursor(metric, cursor)
+        if last.position > tracked_position(c):
+            raise BadCursor(cursor)
+        for asked, pinned, field in ((start, first, "from"), (end, last, "to")):
+            if asked is not None and self._resolve(c, asked, field).position != pinned.position:
+                raise BadCursor(cursor)
+        return first, last, after
+
+    def _changes(
+        self, c: Any, metric: str, after: int, last: End, limit: int
+    ) -> tuple[list[Change], int, int, bool]:
+        """The changes among the next `limit` candidates after `after`; how many moved
+        nothing; the last position looked at; whether candidates remain."""
+        origin = ORIGIN.get(self.queries.views.dialect, POSTGRES_ORIGIN)
+        rows = c.execute(
+            CANDIDATES.format(origin=origin),
+            (after, last.position, metric, after, last.position, metric, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        candidates = [(int(r[0]), r[1], r[2]) for r in rows[:limit]]
+        events = self._events(c, [position for position, _, _ in candidates])
+        changes: list[Change] = []
+        unchanged = 0
+        before = self._figures(c, metric, after)
+        for position, claim, source in candidates:
+            now = self._figures(c, metric, position)
+            if now == before:
+                unchanged += 1
+                continue
+            recorded_at, event_type, actor, data = events[position]
+            changes.append(
+                Change(
+                    position,
+                    recorded_at,
+                    event_type,
+                    claim,
+                    source,
+                    actor,
+                    effect(before, now),
+                    now,
+                    reason_phrase(event_type, data),
+                    event_reason(event_type, data),
+                )
+            )
+            before = now
+        looked_at = candidates[-1][0] if candidates else after
+        return changes, unchanged, looked_at, more
+
+    def _events(self, c: Any, positions: list[int]) -> dict[int, tuple[str, str, str, Any]]:
+        if not positions:
+            return {}
+        marks = ",".join("?" * len(positions))
+        rows = c.execute(
+            "SELECT position, recorded_at, type, actor, data FROM event_index "
+            f"WHERE position IN ({marks})",
+            positions,
+        ).fetchall()
+        return {int(r[0]): (str(r[1]), str(r[2]), str(r[3]), orjson.loads(r[4])) for r in rows}
+
+    def _figures(self, c: Any, metric: str, position: int) -> Figures:
+        """The default estimate of the log up to `position`."""
+        if position <= 0:
+            return NONE
+        claims = MetricClaims(c, self.queries.views.dialect, metric, ANY_TIME, position)
+        estimate, _ = estimate_page(claims, DEFAULT_METHOD, None, 0, None)
+        return Figures.of(estimate)
+
+    def _sealed(self, first: End, last: End) -> tuple[End, End, list[str]]:
+        """The ends with their roots, and the consistency path between them."""
+        _, first_root = self.log.root(first.tree_size)
+        _, last_root = self.log.root(last.tree_size)
+        path = self.log.consistency(first.tree_size, last.tree_size)
+        return (
+            End(first.known_at, first.position, first.tree_size, first_root.hex()),
+            End(last.known_at, last.position, last.tree_size, last_root.hex()),
+            [h.hex() for h in path],
+        )
+
+
+def encode_diff_cursor(metric: str, first: End, last: End, after: int) -> str:
+    ends = [first.known_at, first.position, first.tree_size, last.known_at]
+    return encode(["diff", metric, *ends, last.position, last.tree_size, after])
+
+
+def decode_diff_cursor(metric: str, cursor: str) -> tuple[End, End, int]:
+    value = decode(cursor)
+    if not (isinstance(value, list) and len(value) == 9 and value[:2] == ["diff", metric]):
+        raise BadCursor(cursor)
+    first_at, first_position, first_size, last_at, last_position, last_size, after = value[2:]
+    for known_at in (first_at, last_at):
+        if known_at is not None and not (isinstance(known_at, str) and known_at.isascii()):
+            raise BadCursor(cursor)
+    numbers = (first_position, first_size, last_position, last_size, after)
+    if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
+        raise BadCursor(cursor)
+    if not 0 <= first_position <= after <= last_position <= LAST_POSITION:
+        raise BadCursor(cursor)
+    if not 0 <= first_size <= last_size <= last_position:
+        raise BadCursor(cursor)
+    return (
+        End(first_at, first_position, first_size),
+        End(last_at, last_position, last_size),
+        after,
+    )

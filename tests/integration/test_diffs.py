@@ -1,0 +1,205 @@
+"""Explained diffs read from the views of both stores: effects add up, pages hold."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from domain.diffs import Figures, total
+from domain.errors import MetricNotFound, ValidationFailed
+from domain.event_data import rfc3339
+from domain.values import Reliability
+from projections.log.merkle import verify_consistency
+from projections.reads.audit_log import MerkleLog
+from projections.reads.diffs import Change, DiffPage, EndAsked, MetricDiffs
+from projections.reads.estimate_pages import BadCursor
+from projections.store import Store
+
+from .conftest import ACTOR, claim
+
+pytestmark = pytest.mark.integration
+
+KILLED = "war/killed"
+NOW = EndAsked()
+
+
+def diffs_of(store: Store) -> MetricDiffs:
+    return MetricDiffs(store.queries, MerkleLog(store.views, store.queries.read_transaction))
+
+
+def moment() -> str:
+    time.sleep(0.002)
+    now = rfc3339(datetime.now(UTC))
+    time.sleep(0.002)
+    return now
+
+
+def figures(best: int | None, low: int | None, high: int | None) -> Figures:
+    def number(value: int | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return Figures(number(best), number(low), number(high))
+
+
+def every_page(
+    diffs: MetricDiffs, start: EndAsked, end: EndAsked | None, limit: int
+) -> list[DiffPage]:
+    pages = [diffs.page(KILLED, start, end, limit)]
+    while (cursor := pages[-1].next_cursor) is not None:
+        pages.append(diffs.page(KILLED, None, None, limit, cursor))
+    return pages
+
+
+def story(store: Store) -> dict[str, int]:
+    """Claims on war/killed that move it, and events elsewhere that cannot; the position
+    of each step."""
+    ledger, at = store.ledger, {}
+    low = ledger.record_claim(claim(KILLED, 300, "outlet-a", "ministry"), ACTOR)
+    at["low"] = low.position
+    at["high"] = ledger.record_claim(claim(KILLED, 1000, "outlet-b", "agency"), ACTOR).position
+    at["other metric"] = ledger.record_claim(claim("war/wounded", 5, "outlet-a"), ACTOR).position
+    at["same again"] = ledger.record_claim(claim(KILLED, 1000, "agency"), ACTOR).position
+    at["not an origin"] = ledger.rate_source("outlet-b", Reliability.E, None, None, ACTOR).position
+    at["retracted"] = ledger.retract_claim(low.aggregate.id, "withdrawn", None, ACTOR).position
+    at["reinstated"] = ledger.reinstate_claim(low.aggregate.id, "back", None, ACTOR).position
+    at["assessed"] = ledger.assess_claim(low.aggregate.id, 5, "no basis", None, ACTOR).position
+    at["agency E"] = ledger.rate_source("agency", Reliability.E, "fabricates", None, ACTOR).position
+    store.runner.catch_up()
+    return at
+
+
+def test_the_effects_name_each_moving_event_and_add_up_to_the_change(small_world: Store) -> None:
+    at = story(small_world)
+    page = diffs_of(small_world).page(KILLED, EndAsked(position=0), NOW)
+
+    assert page.estimate_from == Figures()
+    assert page.estimate_to == Figures()  # the ministry improbable, the agency unreliable
+    assert page.next_cursor is None
+    assert [(c.position, c.reason, c.event_reason) for c in page.changes] == [
+        (at["low"], "claim recorded", None),
+        (at["high"], "claim recorded", None),
+        (at["retracted"], "claim retracted", "withdrawn"),
+        (at["reinstated"], "claim reinstated", "back"),
+        (at["assessed"], "claim assessed 5 (improbable)", "no basis"),
+        (at["agency E"], "source rated E", "fabricates"),
+    ]
+    # The relay of the agency's 1000 (superseding nothing new) moved nothing.
+    assert page.unchanged_events == 1
+    first, second, retracted = page.changes[:3]
+    assert (first.effect, first.after) == (figures(300, 300, 300), figures(300, 300, 300))
+    assert second.effect == figures(0, 0, 700)
+    assert retracted.effect == figures(700, 700, 0)
+    assert retracted.claim is not None and retracted.source is None
+    assert page.changes[-1].source == "agency" and page.changes[-1].claim is None
+    assert page.changes[-1].after == Figures()  # no estimate left: shown as nulls
+    assert total(c.effect for c in page.changes) == figures(0, 0, 0)
+
+
+def test_effects_add_up_between_any_two_positions(small_world: Store) -> None:
+    at = story(small_world)
+    diffs = diffs_of(small_world)
+    positions = sorted(at.values())
+    for start in positions:
+        for end in (p for p in positions if p >= start):
+            page = diffs.page(KILLED, EndAsked(position=start), EndAsked(position=end))
+            change = total([page.estimate_to]).values()
+            base = total([page.estimate_from]).values()
+            expected = Figures(*(a - b for a, b in zip(change, base, strict=True)))  # type: ignore[operator]
+            assert total(c.effect for c in page.changes) == expected, (start, end)
+            assert all(start < c.position <= end for c in page.changes)
+
+
+def test_pages_of_one_event_give_the_same_changes_as_one_page(small_world: Store) -> None:
+    story(small_world)
+    diffs = diffs_of(small_world)
+    whole = diffs.page(KILLED, EndAsked(position=0), NOW)
+    pages = every_page(diffs, EndAsked(position=0), None, limit=1)
+
+    assert len(pages) == 7  # one a candidate: six changes and one relay
+    changes: list[Change] = [c for p in pages for c in p.changes]
+    assert changes == whole.changes
+    assert sum(p.unchanged_events for p in pages) == whole.unchanged_events
+    # Every page answers between the first page's two ends ("now" as it was then).
+    assert {(p.start, p.end) for p in pages} == {(pages[0].start, pages[0].end)}
+    assert pages[0].end.root_hash == whole.end.root_hash
+    assert all(p.consistency_path == whole.consistency_path for p in pages)
+
+
+def test_a_cursor_stays_on_its_two_ends_while_the_log_grows(small_world: Store) -> None:
+    story(small_world)
+    diffs = diffs_of(small_world)
+    first = diffs.page(KILLED, EndAsked(position=0), NOW, limit=2)
+    small_world.ledger.record_claim(claim(KILLED, 5000, "outlet-a"), ACTOR)
+    small_world.runner.catch_up()
+    rest = [first]
+    while (cursor := rest[-1].next_cursor) is not None:
+        rest.append(diffs.page(KILLED, None, None, 2, cursor))
+
+    assert {p.end for p in rest} == {first.end}
+    assert all(c.position <= first.end.position for p in rest for c in p.changes)
+    assert total(c.effect for p in rest for c in p.changes) == figures(0, 0, 0)
+    later = diffs.page(KILLED, EndAsked(position=first.end.position), NOW)
+    assert [c.reason for c in later.changes] == ["claim recorded"]
+
+
+def test_the_ends_carry_the_merkle_log_at_their_positions(small_world: Store) -> None:
+    at = story(small_world)
+    diffs, log = diffs_of(small_world), MerkleLog(small_world.views)
+    page = diffs.page(KILLED, EndAsked(position=at["high"]), EndAsked(position=at["assessed"]))
+
+    with small_world.views.sql_transaction() as c:
+        sizes = [
+            int(c.execute("SELECT COUNT(*) FROM event_index WHERE position<=?", (p,)).fetchone()[0])
+            for p in (at["high"], at["assessed"])
+        ]
+    assert [page.start.tree_size, page.end.tree_size] == sizes
+    assert page.start.root_hash == log.root(sizes[0])[1].hex()
+    assert page.end.root_hash == log.root(sizes[1])[1].hex()
+    path = [bytes.fromhex(h) for h in page.consistency_path]
+    roots = bytes.fromhex(page.start.root_hash), bytes.fromhex(page.end.root_hash)
+    assert verify_consistency(sizes[0], sizes[1], *roots, path)
+
+
+def test_a_time_end_is_the_log_as_recorded_by_then(small_world: Store) -> None:
+    store = small_world
+    low = store.ledger.record_claim(claim(KILLED, 300, "outlet-a", "ministry"), ACTOR)
+    store.ledger.record_claim(claim(KILLED, 1000, "outlet-b", "agency"), ACTOR)
+    store.runner.catch_up()
+    before = moment()
+    retracted = store.ledger.retract_claim(low.aggregate.id, "withdrawn", None, ACTOR)
+    store.runner.catch_up()
+
+    page = diffs_of(store).page(KILLED, EndAsked(known_at=before), NOW)
+    assert page.start.known_at == before
+    assert page.start.position == retracted.position - 1
+    assert page.estimate_from == figures(300, 300, 1000)
+    assert page.estimate_to == figures(1000, 1000, 1000)
+    assert [c.reason for c in page.changes] == ["claim retracted"]
+    estimate = store.queries.estimate(KILLED, known_at=before).estimate
+    assert page.estimate_from == Figures.of(estimate)
+
+
+def test_bad_ends_and_cursors_are_refused(small_world: Store) -> None:
+    at = story(small_world)
+    diffs = diffs_of(small_world)
+    last = small_world.ledger.max_position()
+    with pytest.raises(ValidationFailed, match="past the log"):
+        diffs.page(KILLED, EndAsked(position=0), EndAsked(position=last + 1))
+    with pytest.raises(ValidationFailed, match="after to"):
+        diffs.page(KILLED, EndAsked(position=at["assessed"]), EndAsked(position=at["low"]))
+    with pytest.raises(ValidationFailed, match="required"):
+        diffs.page(KILLED, None, NOW)
+    with pytest.raises(MetricNotFound):
+        diffs.page("war/nothing", EndAsked(position=0), NOW)
+    cursor = diffs.page(KILLED, EndAsked(position=0), NOW, limit=1).next_cursor
+    assert cursor is not None
+    with pytest.raises(BadCursor):
+        diffs.page("war/wounded", None, None, 1, cursor)  # another metric's cursor
+    with pytest.raises(BadCursor):
+        diffs.page(KILLED, EndAsked(position=1), None, 1, cursor)  # another start
+    with pytest.raises(BadCursor):
+        diffs.page(KILLED, None, None, 1, cursor[:-3] + "xyz")
+    assert diffs.page(KILLED, EndAsked(position=0), None, 1, cursor).changes
