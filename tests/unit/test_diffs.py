@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -25,7 +26,7 @@ def as_numbers(figures: Figures) -> tuple[Decimal, ...]:
 
 @given(st.lists(estimates, min_size=1, max_size=30))
 def test_the_effects_of_a_run_of_estimates_add_up_to_its_change(run: list[Figures]) -> None:
-    effects = [effect(before, after) for before, after in zip(run, run[1:], strict=False)]
+    effects = [effect(before, after) for before, after in pairwise(run)]
     first, last = as_numbers(run[0]), as_numbers(run[-1])
     change = Figures(*(b - a for a, b in zip(first, last, strict=True)))
     assert total(effects) == change
