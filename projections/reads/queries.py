@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFound
 from domain.estimates import DEFAULT_METHOD, Estimate
+from domain.related import NOTHING, Related, RelationCheck
 from projections.reads.estimate_pages import (
     BadCursor,
     MetricClaims,
@@ -20,6 +21,7 @@ from projections.reads.estimate_pages import (
 )
 from projections.reads.pages import Page, Row, decode_cursor, page
 from projections.reads.positions_at import PositionsAt, tracked_position
+from projections.reads.related_reads import FiguresAt, checks_at, related_at
 from projections.reads.relation_queries import RelationQueries
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
@@ -45,6 +47,7 @@ class EstimateAnswer:
     position: int
     estimate: Estimate
     next_cursor: str | None = None  # of the explanation's next page
+    related: Related = NOTHING  # derived figures and checks (§9)
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,10 @@ class LedgerQueries(RelationQueries):
         lines: int = 0,
         cursor: str | None = None,
         upto: int | None = None,
+        figures: FiguresAt | None = None,
     ) -> EstimateAnswer:
+        """The estimate as known then; `figures` may carry other metrics' estimates already
+        read at the same moment (a snapshot's page shares them)."""
         row = c.execute("SELECT unit, recorded_at FROM metrics WHERE id=?", (metric,)).fetchone()
         if row is None:
             raise MetricNotFound(metric)
@@ -220,7 +226,12 @@ class LedgerQueries(RelationQueries):
             position = self._positions_at.position_at(c, known_at) if upto is None else upto
         claims = MetricClaims(c, self.views.dialect, metric, known_at, upto)
         estimate, next_cursor = estimate_page(claims, method, valid_at, lines, cursor)
-        return EstimateAnswer(metric, unit, known_at, valid_at, position, estimate, next_cursor)
+        if figures is None:
+            figures = FiguresAt(c, self.views.dialect, known_at, upto, valid_at, method)
+        related = related_at(figures, metric, estimate)
+        return EstimateAnswer(
+            metric, unit, known_at, valid_at, position, estimate, next_cursor, related
+        )
 
     def timeline(self, metric: str, cursor: str | None = None, limit: int = 1000) -> Page:
         """The metric's timeline points in position order, a page at a time."""
@@ -259,8 +270,10 @@ class LedgerQueries(RelationQueries):
                     (moment, upto, after, limit + 1),
                 ).fetchall()
             ]
+            figures = FiguresAt(c, self.views.dialect, moment, upto)
             answers = [
-                self._estimate(c, s, DEFAULT_METHOD, moment, None, upto=upto) for s in slugs[:limit]
+                self._estimate(c, s, DEFAULT_METHOD, moment, None, upto=upto, figures=figures)
+                for s in slugs[:limit]
             ]
         more = len(slugs) > limit
         next_cursor = encode_snapshot_cursor(moment, upto, slugs[limit - 1]) if more else None
@@ -276,6 +289,16 @@ class LedgerQueries(RelationQueries):
             answers += following.estimates
             cursor = following.next_cursor
         return first.position, answers
+
+    # Checks (§9)
+
+    def checks_at(
+        self, known_at: str | None, upto: int | None = None, metric: str | None = None
+    ) -> list[RelationCheck]:
+        """Every live relation's check as known at `known_at` and `upto` (None: no bound),
+        by relation; those touching `metric` only, when given."""
+        with self.read_transaction() as c:
+            return checks_at(c, self.views.dialect, known_at, upto, metric)
 
     # Audit feed
 
