@@ -11,7 +11,8 @@ from typing import Any
 
 from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFound
 from domain.estimates import DEFAULT_METHOD, Estimate
-from domain.related import NOTHING, Related, RelationCheck
+from domain.related import NOTHING, Related
+from projections.reads.check_queries import CheckQueries
 from projections.reads.estimate_pages import (
     BadCursor,
     MetricClaims,
@@ -21,11 +22,12 @@ from projections.reads.estimate_pages import (
 )
 from projections.reads.pages import Page, Row, decode_cursor, page
 from projections.reads.positions_at import PositionsAt, tracked_position
-from projections.reads.related_reads import FiguresAt, checks_at, related_at
+from projections.reads.related_reads import FiguresAt, related_at
 from projections.reads.relation_queries import RelationQueries
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
 from projections.writer.estimate_summary import decode_fields, decode_summary
+from projections.writer.related_summary import decode_related
 
 
 class NotKnownYet(NotFound):
@@ -66,9 +68,9 @@ class ClaimFilters:
     status: str | None = None
 
 
-class LedgerQueries(RelationQueries):
+class LedgerQueries(RelationQueries, CheckQueries):
     """Answers from the view tables, each in one read transaction (the relations'
-    from `RelationQueries`)."""
+    from `RelationQueries`, the checks' from `CheckQueries`)."""
 
     def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
@@ -191,14 +193,16 @@ class LedgerQueries(RelationQueries):
     def current_estimate(self, metric: str) -> EstimateAnswer:
         """The default method's estimate now, without explanation: the summary the
         projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
-        tests), so one row instead of every claim of the metric."""
+        tests) with its derived figures and checks from `related_figures`, so one row
+        instead of every claim of the metric and of the metrics related to it."""
         with self.read_transaction() as c:
-            row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
+            row = c.execute(CURRENT_ESTIMATE, (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
             position = tracked_position(c)
         estimate = decode_summary(row[1])
-        return EstimateAnswer(metric, row[0], None, None, position, estimate)
+        related = NOTHING if row[2] is None else decode_related(row[2])
+        return EstimateAnswer(metric, row[0], None, None, position, estimate, None, related)
 
     def _estimate(
         self,
@@ -290,16 +294,6 @@ class LedgerQueries(RelationQueries):
             cursor = following.next_cursor
         return first.position, answers
 
-    # Checks (§9)
-
-    def checks_at(
-        self, known_at: str | None, upto: int | None = None, metric: str | None = None
-    ) -> list[RelationCheck]:
-        """Every live relation's check as known at `known_at` and `upto` (None: no bound),
-        by relation; those touching `metric` only, when given."""
-        with self.read_transaction() as c:
-            return checks_at(c, self.views.dialect, known_at, upto, metric)
-
     # Audit feed
 
     def audit_events(self, after: int, limit: int) -> tuple[list[Row], int | None]:
@@ -341,10 +335,19 @@ SOURCE_SELECT = (
     "(SELECT COUNT(*) FROM claims c WHERE c.reported_by = s.id OR c.origin = s.id) AS claims "
     "FROM sources s"
 )
-METRIC_SELECT = "SELECT id, name, unit, description, version, estimate FROM metrics"
+METRIC_SELECT = (
+    "SELECT id, name, unit, description, version, estimate, r.figures AS related "
+    "FROM metrics LEFT JOIN related_figures r ON r.metric = metrics.id"
+)
+CURRENT_ESTIMATE = (
+    "SELECT m.unit, m.estimate, r.figures FROM metrics m "
+    "LEFT JOIN related_figures r ON r.metric = m.id WHERE m.id=?"
+)
 
 
 def metric_row(row: Any) -> Row:
     result = dict(row)
     result["estimate"] = decode_fields(result["estimate"])
+    related = result.pop("related")
+    result["related"] = NOTHING if related is None else decode_related(related)
     return result

@@ -17,9 +17,13 @@ from typing import Any
 from domain.checks import Figure
 from domain.estimates import DEFAULT_METHOD, Estimate
 from domain.related import Related, RelationCheck, figure_of, metrics_of, related, relation_check
-from domain.relations import Terms
+from domain.relations import Terms, terms_from
 from projections.reads.estimate_pages import MetricClaims, estimate_page
-from projections.reads.relation_queries import NO_TIME_BOUND, relations_known_in
+from projections.reads.relation_queries import (
+    NO_TIME_BOUND,
+    live_relation_rows,
+    relations_known_in,
+)
 
 
 class FiguresAt:
@@ -93,3 +97,32 @@ def checks_at(
     relations = figures.relations(metric)
     known = figures.of(metrics_of(relations))
     return [relation_check(slug, terms, known, figures.units) for slug, terms in relations]
+
+
+def checks_after(
+    c: Any,
+    dialect: str,
+    known_at: str,
+    upto: int,
+    metric: str | None,
+    status: str | None,
+    after: str,
+    wanted: int,
+) -> list[RelationCheck]:
+    """Up to `wanted` checks as known at `known_at` and `upto` of the relations after
+    `after`, by relation, with `status` only when given: relations are read and checked a
+    chunk at a time, so a page costs what it shows (and what the filter passes over)."""
+    figures = FiguresAt(c, dialect, known_at, upto)
+    found: list[RelationCheck] = []
+    while len(found) < wanted:
+        rows = live_relation_rows(c, known_at, upto, metric, after, wanted)
+        relations = [(row["id"], terms_from(row["kind"], row["terms"])) for row in rows]
+        known = figures.of(metrics_of(relations))
+        for slug, terms in relations:
+            checked = relation_check(slug, terms, known, figures.units)
+            if status is None or checked.status.value == status:
+                found.append(checked)
+        if len(rows) < wanted:
+            break
+        after = rows[-1]["id"]
+    return found[:wanted]

@@ -100,8 +100,9 @@ class EstimateKeeper:
             )
             self.last_points[metric] = point
 
-    def finish(self, c: SqlCursor) -> None:
-        """Write what a batch gathered: each touched metric's final estimate, once."""
+    def finish(self, c: SqlCursor) -> list[str]:
+        """Write what a batch gathered: each touched metric's final estimate, once; the
+        metrics written."""
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
             [
@@ -109,7 +110,9 @@ class EstimateKeeper:
                 for metric, estimate in self.pending_estimates.items()
             ],
         )
+        written = list(self.pending_estimates)
         self.pending_estimates.clear()
+        return written
 
     def estimate_of(self, c: SqlCursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""

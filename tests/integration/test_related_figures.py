@@ -121,3 +121,46 @@ def test_the_rebuilt_views_equal_the_live_ones(war: Store) -> None:
 
 def dump(store: Store) -> dict[str, list[tuple[object, ...]]]:
     return dump_views(store.views)
+
+
+ALL = (KILLED, WOUNDED, CASUALTIES, DEPLOYED, RATE)
+
+
+def assert_kept_equals_computed(store: Store) -> None:
+    """What the projection keeps for each metric is what the claims give afresh."""
+    for metric in ALL:
+        assert store.queries.current_estimate(metric).related == (
+            store.queries.estimate(metric).related
+        ), metric
+    kept = {c.relation: c for c in store.queries.checks_now()}
+    assert kept == {c.relation: c for c in store.queries.checks_at(None)}
+
+
+def test_the_kept_figures_follow_every_change_and_equal_the_computed_ones(war: Store) -> None:
+    ledger = war.ledger
+    assert_kept_equals_computed(war)
+    assert war.queries.current_estimate(DEPLOYED).related.derived == ()
+    define_relations(war)
+    assert_kept_equals_computed(war)
+    (derived,) = war.queries.current_estimate(DEPLOYED).related.derived
+    assert (derived.best, derived.low, derived.high) == (D(11111), D(11111), D(11112))
+    assert len(war.queries.current_estimate(CASUALTIES).related.checks) == 3
+    # An estimate that changes moves the figures of every metric its relations tie.
+    rate = ledger.record_claim(claim(RATE, 40, "ministry"), ACTOR).aggregate
+    war.runner.catch_up()
+    assert_kept_equals_computed(war)
+    ledger.retract_claim(rate.id, "withdrawn", None, ACTOR)
+    war.runner.catch_up()
+    assert_kept_equals_computed(war)
+    # An update that no longer reaches a metric leaves it no row; a removal leaves none.
+    ledger.update_relation(
+        "war/sum", "sum", {"total": CASUALTIES, "parts": [KILLED]}, None, None, ACTOR
+    )
+    war.runner.catch_up()
+    assert_kept_equals_computed(war)
+    assert war.queries.current_estimate(WOUNDED).related.checks == ()
+    ledger.remove_relation("war/rate", None, ACTOR, "replaced")
+    war.runner.catch_up()
+    assert_kept_equals_computed(war)
+    assert war.queries.current_estimate(DEPLOYED).related.derived == ()
+    assert fresh_rebuild(war) == dump(war)
