@@ -6,7 +6,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from domain.values import ClaimStatus, Qualifier, Reliability, Role, SourceKind
 
@@ -317,3 +324,48 @@ class ProblemPublic(BaseModel):
     errors_omitted: int | None = Field(
         default=None, description="How many more errors there were than `errors` lists."
     )
+
+
+# The fields of each kind's terms; a relation's answer carries only its own kind's.
+KIND_FIELDS = {
+    "sum": ("total", "parts", "exhaustive"),
+    "share": ("share", "part", "whole"),
+    "at_most": ("lesser", "greater"),
+}
+ALL_KIND_FIELDS = frozenset(name for names in KIND_FIELDS.values() for name in names)
+
+
+class RelationPublic(BaseModel):
+    """A relation (§9): its kind's fields only (a `sum` has no `lesser`)."""
+
+    id: str = Field(examples=["dprk-in-russia/killed-at-most-casualties"])
+    kind: str = Field(description="sum, share or at_most.", examples=["at_most"])
+    total: str | None = Field(default=None, description="sum: the total.")
+    parts: list[str] | None = Field(default=None, description="sum: the parts.")
+    exhaustive: bool | None = Field(
+        default=None, description="sum: true when total = Σ parts, false when total ≥ Σ parts."
+    )
+    share: str | None = Field(default=None, description="share: the percent metric.")
+    part: str | None = Field(default=None, description="share: the part.")
+    whole: str | None = Field(default=None, description="share: the whole.")
+    lesser: str | None = Field(default=None, description="at_most: the lesser metric.")
+    greater: str | None = Field(default=None, description="at_most: the greater metric.")
+    note: str | None
+    removed: bool = Field(description="Removed relations derive and check nothing.")
+    version: int
+    position: int = Field(description="The position of the relation's last event.")
+    recorded_at: str = Field(description="When its last event was recorded.")
+    defined_at: str = Field(description="When it was defined.")
+
+    # No return annotation: with one, pydantic would document the answer as that type
+    # instead of as this model's fields.
+    @model_serializer(mode="wrap")
+    def only_its_kinds_fields(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data: dict[str, Any] = handler(self)
+        own = KIND_FIELDS.get(self.kind, ())
+        return {k: v for k, v in data.items() if k in own or k not in ALL_KIND_FIELDS}
+
+
+class RelationPagePublic(BaseModel):
+    items: list[RelationPublic] = Field(description="One page of live relations, by id.")
+    next_cursor: str | None = Field(description="The next page's `cursor`; null at the end.")
