@@ -65,6 +65,12 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
                 weight=line.weight,
                 status=line.status.value,
                 reason=line.reason,
+                value=line.value,
+                qualifier=line.qualifier,
+                value_high=line.value_high,
+                as_of=line.as_of,
+                reported_by=line.reported_by,
+                retraction_reason=line.retraction_reason,
             )
             for line in e.explanation
         ]
@@ -78,6 +84,8 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
         low=e.low,
         best=e.best,
         high=e.high,
+        low_open=e.low_open,
+        high_open=e.high_open,
         considered=e.considered,
         included=e.included,
         independent_origins=e.independent_origins,
@@ -100,6 +108,8 @@ def metric_public(row: Row, position: int) -> MetricPublic:
         low=decimal_or_none(summary["low"]),
         best=decimal_or_none(summary["best"]),
         high=decimal_or_none(summary["high"]),
+        low_open=summary["low_open"],
+        high_open=summary["high_open"],
         considered=summary["considered"],
         included=summary["included"],
         independent_origins=summary["independent_origins"],

@@ -43,7 +43,22 @@ class ExplanationLinePublic(BaseModel):
     point: Number
     weight: Number | None
     status: str = Field(description="included, superseded, retracted or excluded")
-    reason: str
+    reason: str = Field(
+        description="Why the claim has its status; for a retracted claim "
+        "`retracted: <the reason its retraction gave>`.",
+        examples=["retracted: the ministry withdrew the figure"],
+    )
+    value: Number = Field(description="The value as said, as known then.", examples=[10000])
+    qualifier: Qualifier = Field(description="How the value was said.", examples=["more_than"])
+    value_high: Number | None = Field(description="The upper end of a range; else null.")
+    as_of: date = Field(description="The date the claim's figure describes.")
+    reported_by: str | None = Field(
+        description="The source that reported the claim, as known then.", examples=["bbc"]
+    )
+    retraction_reason: str | None = Field(
+        description="For a retracted claim: the reason its latest retraction gave, as known "
+        "then (whoever withdrew it); null otherwise.",
+    )
 
 
 CheckStatusText = Literal["consistent", "tension", "inconsistent", "not_evaluable"]
@@ -120,6 +135,15 @@ class EstimatePublic(BaseModel):
     low: Number | None
     best: Number | None
     high: Number | None
+    low_open: bool = Field(
+        description="True when a claim giving `low` is open below (at_most, fewer_than): "
+        "the figure may be lower than `low`."
+    )
+    high_open: bool = Field(
+        description="True when a claim giving `high` is open above (at_least, more_than): "
+        "`high` is a floor said by a source, not a ceiling.",
+        examples=[True],
+    )
     considered: int
     included: int
     independent_origins: int

@@ -100,10 +100,10 @@ class ExplanationLine:
     weight: Decimal | None
     status: LineStatus
     reason: str
-    value: Decimal | None = None
-    qualifier: Qualifier | None = None
-    value_high: Decimal | None = None
-    as_of: date | None = None
+    value: Decimal
+    qualifier: Qualifier
+    value_high: Decimal | None
+    as_of: date
     reported_by: str | None = None
     retraction_reason: str | None = None
 

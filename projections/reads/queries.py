@@ -26,7 +26,12 @@ from projections.reads.related_reads import FiguresAt, related_at
 from projections.reads.relation_queries import RelationQueries
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
-from projections.writer.estimate_summary import decode_fields, decode_summary
+from projections.writer.estimate_summary import (
+    decode_fields,
+    decode_summary,
+    has_open_ends,
+    summary_fields,
+)
 from projections.writer.related_summary import decode_related
 
 
@@ -117,7 +122,7 @@ class LedgerQueries(RelationQueries, CheckQueries):
             row = c.execute(METRIC_SELECT + " WHERE id=?", (slug,)).fetchone()
             if row is None:
                 raise MetricNotFound(slug)
-            return metric_row(row)
+            return self._metric_row(c, row)
 
     def metrics(self, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor, str) if cursor else ""
@@ -125,7 +130,8 @@ class LedgerQueries(RelationQueries, CheckQueries):
             rows = c.execute(
                 METRIC_SELECT + " WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
             ).fetchall()
-        return page([metric_row(r) for r in rows], limit, "id")
+            found = [self._metric_row(c, r) for r in rows]
+        return page(found, limit, "id")
 
     # Claims
 
@@ -194,15 +200,33 @@ class LedgerQueries(RelationQueries, CheckQueries):
         """The default method's estimate now, without explanation: the summary the
         projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
         tests) with its derived figures and checks from `related_figures`, so one row
-        instead of every claim of the metric and of the metrics related to it."""
+        instead of every claim of the metric and of the metrics related to it; from the
+        claims when the stored summary predates open ends (decision 0018)."""
+        stored = self.stored_estimate(metric)
+        return stored if stored is not None else self.estimate(metric)
+
+    def stored_estimate(self, metric: str) -> EstimateAnswer | None:
+        """The stored summary alone (one indexed row, cheap enough for the event loop);
+        None when it predates open ends and the claims must answer."""
         with self.read_transaction() as c:
             row = c.execute(CURRENT_ESTIMATE, (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
+            if not has_open_ends(decode_fields(row[1])):
+                return None
             position = tracked_position(c)
         estimate = decode_summary(row[1])
         related = NOTHING if row[2] is None else decode_related(row[2])
         return EstimateAnswer(metric, row[0], None, None, position, estimate, None, related)
+
+    def _metric_row(self, c: Any, row: Any) -> Row:
+        """A metric's row with its stored summary; one stored before summaries said their
+        open ends is answered from the claims instead (decision 0018)."""
+        result = metric_row(row)
+        if not has_open_ends(result["estimate"]):
+            answer = self._estimate(c, result["id"], DEFAULT_METHOD, None, None)
+            result["estimate"] = summary_fields(answer.estimate)
+        return result
 
     def _estimate(
         self,
