@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from domain.claims import ClaimFields
 from domain.ledger import Ledger
@@ -63,12 +64,52 @@ def demo_claims() -> list[ClaimFields]:
     ]
 
 
+# The seed's relations (§9): slug, kind, fields (metric names under PREFIX), note.
+RELATIONS: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "casualties-sum",
+        "sum",
+        {"total": "casualties", "parts": ["killed", "wounded", "captured"], "exhaustive": False},
+        "Casualties are at least killed + wounded + captured: missing is unknown.",
+    ),
+    (
+        "casualty-rate-share",
+        "share",
+        {"share": "casualty-rate", "part": "casualties", "whole": "deployed"},
+        "The casualty rate is 100 × casualties ÷ troops deployed.",
+    ),
+    (
+        "killed-at-most-casualties",
+        "at_most",
+        {"lesser": "killed", "greater": "casualties"},
+        "The killed are among the casualties.",
+    ),
+]
+
+
+def prefixed(fields: dict[str, Any]) -> dict[str, Any]:
+    """Relation fields with each metric name under PREFIX."""
+    return {
+        name: [PREFIX + m for m in value]
+        if isinstance(value, list)
+        else PREFIX + value
+        if isinstance(value, str)
+        else value
+        for name, value in fields.items()
+    }
+
+
 def load_demo(ledger: Ledger) -> int | None:
-    """Load the seed into an empty ledger; returns the last position, or None if not empty."""
+    """Load the seed into an empty ledger; returns the last position, or None if not empty.
+    The relations come last, so every earlier event keeps its position."""
     if ledger.max_position() > 0:
         return None
     for slug, name, kind in SOURCES:
         ledger.register_source(slug, name, kind, None, None, DEMO_ACTOR)
     for slug, name, unit in METRICS:
         ledger.define_metric(PREFIX + slug, name, unit, None, DEMO_ACTOR)
-    return ledger.record_claims(demo_claims(), DEMO_ACTOR).position
+    position = ledger.record_claims(demo_claims(), DEMO_ACTOR).position
+    for slug, kind, fields, note in RELATIONS:
+        saved = ledger.define_relation(PREFIX + slug, kind, prefixed(fields), note, DEMO_ACTOR)
+        position = saved.position
+    return position

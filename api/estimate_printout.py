@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.estimates import ExplanationLine
+from domain.values import Qualifier
 from projections.reads.queries import LedgerQueries
 
 
@@ -31,8 +32,10 @@ def print_estimate(
         f"[bold]{metric}[/] ({answer.unit}), {e.method}, position {answer.position}"
         + (f", as known at {known_at}" if known_at else "")
     )
+    low_open = " (open below)" if e.low_open else ""
+    high_open = " (open above)" if e.high_open else ""
     console.print(
-        f"low {fmt(e.low)}  best [bold]{fmt(e.best)}[/]  high {fmt(e.high)}  "
+        f"low {fmt(e.low)}{low_open}  best [bold]{fmt(e.best)}[/]  high {fmt(e.high)}{high_open}  "
         f"included {e.included}/{e.considered}  evidence {e.evidence.value}"
     )
     shown = print_lines(console, e.explanation)
@@ -47,10 +50,15 @@ def print_estimate(
 
 def print_lines(console: Console, lines: Sequence[ExplanationLine]) -> int:
     """One page of an explanation as a table; how many lines it held."""
-    table = Table("claim", "origin", "point", "weight", "status", "reason")
+    table = Table(
+        "claim", "said", "as of", "reported by", "origin", "point", "weight", "status", "reason"
+    )
     for line in lines:
         table.add_row(
             line.claim,
+            said(line),
+            line.as_of.isoformat(),
+            line.reported_by or "—",
             line.origin,
             fmt(line.point),
             fmt(line.weight),
@@ -59,6 +67,15 @@ def print_lines(console: Console, lines: Sequence[ExplanationLine]) -> int:
         )
     console.print(table)
     return len(lines)
+
+
+def said(line: ExplanationLine) -> str:
+    """The value as the source said it: "more than 10000", "1000 to 1500"."""
+    if line.qualifier is Qualifier.RANGE:
+        return f"{fmt(line.value)} to {fmt(line.value_high)}"
+    if line.qualifier is Qualifier.EXACT:
+        return fmt(line.value)
+    return f"{line.qualifier.value.replace('_', ' ')} {fmt(line.value)}"
 
 
 def fmt(value: Decimal | None) -> str:

@@ -9,13 +9,19 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.responses import (
+    CheckPublic,
     ClaimPublic,
+    DerivedPublic,
     EstimatePublic,
     ExplanationLinePublic,
+    FigurePublic,
+    InputFigurePublic,
     MetricPublic,
     SourcePublic,
 )
-from projections.reads.queries import EstimateAnswer, Row
+from domain.related import DerivedFigure, Related, RelationCheck, Shown
+from projections.reads.pages import Row
+from projections.reads.queries import EstimateAnswer
 
 JSON = "application/json"
 
@@ -59,6 +65,12 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
                 weight=line.weight,
                 status=line.status.value,
                 reason=line.reason,
+                value=line.value,
+                qualifier=line.qualifier,
+                value_high=line.value_high,
+                as_of=line.as_of,
+                reported_by=line.reported_by,
+                retraction_reason=line.retraction_reason,
             )
             for line in e.explanation
         ]
@@ -72,12 +84,15 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
         low=e.low,
         best=e.best,
         high=e.high,
+        low_open=e.low_open,
+        high_open=e.high_open,
         considered=e.considered,
         included=e.included,
         independent_origins=e.independent_origins,
         evidence=e.evidence.value,
         explanation=explanation,
         next_cursor=answer.next_cursor if explain else None,
+        **related_public(answer.related),
     )
 
 
@@ -93,10 +108,13 @@ def metric_public(row: Row, position: int) -> MetricPublic:
         low=decimal_or_none(summary["low"]),
         best=decimal_or_none(summary["best"]),
         high=decimal_or_none(summary["high"]),
+        low_open=summary["low_open"],
+        high_open=summary["high_open"],
         considered=summary["considered"],
         included=summary["included"],
         independent_origins=summary["independent_origins"],
         evidence=summary["evidence"],
+        **related_public(row.get("related", Related())),
     )
     return MetricPublic(
         id=row["id"],
@@ -106,3 +124,40 @@ def metric_public(row: Row, position: int) -> MetricPublic:
         version=row["version"],
         estimate=estimate,
     )
+
+
+def related_public(related: Related) -> dict[str, Any]:
+    """An estimate answer's `derived` and `checks`."""
+    return {
+        "derived": [derived_public(d) for d in related.derived],
+        "checks": [check_public(c) for c in related.checks],
+    }
+
+
+def derived_public(d: DerivedFigure) -> DerivedPublic:
+    inputs = [
+        InputFigurePublic(metric=i.metric, best=i.best, low=i.low, high=i.high) for i in d.inputs
+    ]
+    return DerivedPublic(
+        relation=d.relation,
+        status=d.status.value,
+        best=d.best,
+        low=d.low,
+        high=d.high,
+        message=d.message,
+        **{"from": inputs},
+    )
+
+
+def check_public(c: RelationCheck) -> CheckPublic:
+    return CheckPublic(
+        relation=c.relation,
+        kind=c.kind,  # type: ignore[arg-type]  # a RelationKind value
+        status=c.status.value,
+        metrics={m.metric: figure_public(m) for m in c.metrics},
+        message=c.message,
+    )
+
+
+def figure_public(m: Shown) -> FigurePublic:
+    return FigurePublic(best=m.best, low=m.low, high=m.high)

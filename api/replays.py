@@ -5,7 +5,7 @@ what the retry asks for.
 
 Claims created under a key get ids derived from the principal, route and key, so the
 retry's save meets the event store's uniqueness (`AlreadyExists`) instead of writing a
-second time; sources and metrics have ids derived from their slugs already.
+second time; sources, metrics and relations have ids derived from their slugs already.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.claims import Claim, ClaimFields
-from domain.errors import ClaimNotFound, NotFound
+from domain.errors import ClaimNotFound, NotFound, ValidationFailed
 from domain.ledger import INITIAL_RATING, Ledger
 from domain.metrics import Metric, metric_stream
+from domain.relations import Relation, terms_from
 from domain.saved import Saved
 from domain.sources import Source
 from domain.values import Reliability
@@ -103,3 +104,20 @@ def stored_position(ledger: Ledger, stream: UUID, version: int) -> int:
     if position is None:  # pragma: no cover - the event was just read
         raise LookupError(f"no stored event {stream} v{version}")
     return position
+
+
+def stored_relation(
+    ledger: Ledger, slug: str, kind: str, fields: dict[str, Any], note: str | None, actor: str
+) -> Saved[Relation] | None:
+    """The relation as defined, if `actor` defined it with these terms and note; None when
+    the slug is simply taken (or the terms are not valid: the define names why)."""
+    try:
+        terms = terms_from(kind, fields)
+        relation = ledger.get_relation(slug, version=Relation.INITIAL_VERSION)
+    except (NotFound, ValidationFailed):
+        return None
+    if ledger.created_by(relation.id) != actor:
+        return None
+    if (relation.kind, relation.terms_data, relation.note) != (kind, terms.as_data(), note):
+        return None
+    return Saved(relation, stored_position(ledger, relation.id, Relation.INITIAL_VERSION))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.claims import ClaimFields
 from domain.errors import ValidationFailed
+from domain.relations import MAX_PARTS
 from domain.values import (
     MAX_NAME_LENGTH,
     MAX_SLUG_LENGTH,
@@ -146,3 +147,50 @@ class AssessClaimRequest(StrictModel):
 class IssueKeyRequest(StrictModel):
     name: Name
     role: Role
+
+
+RelationKindName = Literal["sum", "share", "at_most"]
+MetricId = Annotated[
+    str,
+    Field(
+        max_length=MAX_SLUG_LENGTH,
+        pattern=r"^[a-z0-9][a-z0-9._/-]*$",
+        description="A metric's id.",
+        examples=["dprk-in-russia/killed"],
+    ),
+]
+# The fields of each kind's terms (DESIGN §9); the others must be absent.
+TERM_FIELDS = ("total", "parts", "exhaustive", "share", "part", "whole", "lesser", "greater")
+
+
+class RelationTermsRequest(StrictModel):
+    """A relation's kind and the metrics it ties: `sum` takes total, parts and
+    exhaustive; `share` takes share, part and whole; `at_most` takes lesser and greater."""
+
+    kind: RelationKindName = Field(description="sum, share or at_most.", examples=["at_most"])
+    total: MetricId | None = Field(default=None, description="sum: the total.")
+    parts: Annotated[list[MetricId], Field(min_length=1, max_length=MAX_PARTS)] | None = Field(
+        default=None, description="sum: the parts (at most 50)."
+    )
+    exhaustive: bool | None = Field(
+        default=None,
+        description="sum: true when total = Σ parts, false (the default) when total ≥ Σ parts.",
+    )
+    share: MetricId | None = Field(default=None, description="share: the percent metric.")
+    part: MetricId | None = Field(default=None, description="share: the part.")
+    whole: MetricId | None = Field(default=None, description="share: the whole.")
+    lesser: MetricId | None = Field(default=None, description="at_most: the lesser metric.")
+    greater: MetricId | None = Field(default=None, description="at_most: the greater metric.")
+    note: Text | None = Field(default=None, description="Why the metrics hang together.")
+
+    def terms_fields(self) -> dict[str, Any]:
+        """The fields of the terms the client gave (a null counts as not given)."""
+        return {n: getattr(self, n) for n in TERM_FIELDS if getattr(self, n) is not None}
+
+
+class DefineRelationRequest(RelationTermsRequest):
+    id: Slug = Field(examples=["dprk-in-russia/killed-at-most-casualties"])
+
+
+class UpdateRelationRequest(RelationTermsRequest):
+    reason: Text | None = Field(default=None, description="Why the relation changes.")

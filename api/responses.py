@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from domain.values import ClaimStatus, Qualifier, Reliability, Role, SourceKind
 
@@ -36,7 +43,86 @@ class ExplanationLinePublic(BaseModel):
     point: Number
     weight: Number | None
     status: str = Field(description="included, superseded, retracted or excluded")
-    reason: str
+    reason: str = Field(
+        description="Why the claim has its status; for a retracted claim "
+        "`retracted: <the reason its retraction gave>`.",
+        examples=["retracted: the ministry withdrew the figure"],
+    )
+    value: Number = Field(description="The value as said, as known then.", examples=[10000])
+    qualifier: Qualifier = Field(description="How the value was said.", examples=["more_than"])
+    value_high: Number | None = Field(description="The upper end of a range; else null.")
+    as_of: date = Field(description="The date the claim's figure describes.")
+    reported_by: str | None = Field(
+        description="The source that reported the claim, as known then.", examples=["bbc"]
+    )
+    retraction_reason: str | None = Field(
+        description="For a retracted claim: the reason its latest retraction gave, as known "
+        "then (whoever withdrew it); null otherwise.",
+    )
+
+
+CheckStatusText = Literal["consistent", "tension", "inconsistent", "not_evaluable"]
+
+
+class FigurePublic(BaseModel):
+    best: Number | None
+    low: Number | None = Field(description="null when the end is open (unbounded).")
+    high: Number | None = Field(description="null when the end is open (unbounded).")
+
+
+class InputFigurePublic(FigurePublic):
+    metric: str = Field(examples=["dprk-in-russia/casualties"])
+
+
+class DerivedPublic(BaseModel):
+    relation: str = Field(examples=["dprk-in-russia/casualty-rate"])
+    status: CheckStatusText = Field(
+        description="This figure against the metric's own estimate: consistent, tension "
+        "(the best values disagree, the ranges do not), inconsistent (the ranges miss each "
+        "other) or not_evaluable (an input has no estimate, a divisor's range holds zero, "
+        "or the metric has no estimate to compare with).",
+        examples=["consistent"],
+    )
+    best: Number | None = Field(description="null when not computable.", examples=[11111])
+    low: Number | None = Field(
+        description="Rounded down to the unit; null when open or not computable.",
+        examples=[11111],
+    )
+    high: Number | None = Field(
+        description="Rounded up to the unit; null when open or not computable.",
+        examples=[11112],
+    )
+    from_: list[InputFigurePublic] = Field(
+        alias="from",
+        description="The other metrics' estimates it was computed from (open ends null; "
+        "all null when the metric has no estimate).",
+    )
+    message: str = Field(description="Why the status is what it is, in words.")
+
+    # `from` is a Python keyword: the field is `from_`, in JSON always `from`.
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+
+class CheckPublic(BaseModel):
+    relation: str = Field(examples=["dprk-in-russia/casualty-parts"])
+    kind: Literal["sum", "share", "at_most"]
+    status: CheckStatusText = Field(
+        description="The worst of the relation read through each of its metrics: "
+        "consistent, tension, inconsistent or not_evaluable (a metric has no estimate, "
+        "or a divisor's range holds zero).",
+        examples=["consistent"],
+    )
+    metrics: dict[str, FigurePublic] = Field(
+        description="Each metric's estimate as the check read it (open ends null)."
+    )
+    message: str = Field(description="What was compared, in words.")
+
+
+class ChecksPagePublic(BaseModel):
+    known_at: str | None = Field(description="The moment asked for; null for now.")
+    position: int = Field(description="The ledger position the checks reflect.")
+    items: list[CheckPublic] = Field(description="One page of checks, by relation.")
+    next_cursor: str | None = Field(description="The next page's `cursor`; null at the end.")
 
 
 class EstimatePublic(BaseModel):
@@ -49,6 +135,15 @@ class EstimatePublic(BaseModel):
     low: Number | None
     best: Number | None
     high: Number | None
+    low_open: bool = Field(
+        description="True when a claim giving `low` is open below (at_most, fewer_than): "
+        "the figure may be lower than `low`."
+    )
+    high_open: bool = Field(
+        description="True when a claim giving `high` is open above (at_least, more_than): "
+        "`high` is a floor said by a source, not a ceiling.",
+        examples=[True],
+    )
     considered: int
     included: int
     independent_origins: int
@@ -62,6 +157,16 @@ class EstimatePublic(BaseModel):
         default=None,
         description="With explain=true: pass as `cursor` for the explanation's next page; "
         "null on its last page (and without explain).",
+    )
+    derived: list[DerivedPublic] = Field(
+        default_factory=list,
+        description="The metric as each live relation touching it computes it from the "
+        "other metrics' estimates as known at the same known_at and valid_at, by relation. "
+        "It sits beside the reported estimate and never moves it.",
+    )
+    checks: list[CheckPublic] = Field(
+        default_factory=list,
+        description="The check of each live relation touching the metric, by relation.",
     )
 
 
@@ -311,3 +416,48 @@ class ProblemPublic(BaseModel):
     errors_omitted: int | None = Field(
         default=None, description="How many more errors there were than `errors` lists."
     )
+
+
+# The fields of each kind's terms; a relation's answer carries only its own kind's.
+KIND_FIELDS = {
+    "sum": ("total", "parts", "exhaustive"),
+    "share": ("share", "part", "whole"),
+    "at_most": ("lesser", "greater"),
+}
+ALL_KIND_FIELDS = frozenset(name for names in KIND_FIELDS.values() for name in names)
+
+
+class RelationPublic(BaseModel):
+    """A relation (§9): its kind's fields only (a `sum` has no `lesser`)."""
+
+    id: str = Field(examples=["dprk-in-russia/killed-at-most-casualties"])
+    kind: str = Field(description="sum, share or at_most.", examples=["at_most"])
+    total: str | None = Field(default=None, description="sum: the total.")
+    parts: list[str] | None = Field(default=None, description="sum: the parts.")
+    exhaustive: bool | None = Field(
+        default=None, description="sum: true when total = Σ parts, false when total ≥ Σ parts."
+    )
+    share: str | None = Field(default=None, description="share: the percent metric.")
+    part: str | None = Field(default=None, description="share: the part.")
+    whole: str | None = Field(default=None, description="share: the whole.")
+    lesser: str | None = Field(default=None, description="at_most: the lesser metric.")
+    greater: str | None = Field(default=None, description="at_most: the greater metric.")
+    note: str | None
+    removed: bool = Field(description="Removed relations derive and check nothing.")
+    version: int
+    position: int = Field(description="The position of the relation's last event.")
+    recorded_at: str = Field(description="When its last event was recorded.")
+    defined_at: str = Field(description="When it was defined.")
+
+    # No return annotation: with one, pydantic would document the answer as that type
+    # instead of as this model's fields.
+    @model_serializer(mode="wrap")
+    def only_its_kinds_fields(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data: dict[str, Any] = handler(self)
+        own = KIND_FIELDS.get(self.kind, ())
+        return {k: v for k, v in data.items() if k in own or k not in ALL_KIND_FIELDS}
+
+
+class RelationPagePublic(BaseModel):
+    items: list[RelationPublic] = Field(description="One page of live relations, by id.")
+    next_cursor: str | None = Field(description="The next page's `cursor`; null at the end.")

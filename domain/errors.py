@@ -71,3 +71,7 @@ class StoreDisagreesWithLog(DomainError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the store's events disagree with its log: {reason}")
+
+
+class RelationNotFound(NotFound):
+    kind = "relation"

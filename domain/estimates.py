@@ -8,13 +8,22 @@ added to `METHODS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from domain.values import ClaimStatus, Credibility, Interval, Qualifier, Reliability, normalise
+from domain.values import (
+    OPEN_ABOVE,
+    OPEN_BELOW,
+    ClaimStatus,
+    Credibility,
+    Interval,
+    Qualifier,
+    Reliability,
+    normalise,
+)
 
 RELIABILITY_WEIGHT: Mapping[Reliability, Decimal] = {
     Reliability.A: Decimal("1.0"),
@@ -80,12 +89,23 @@ class ClaimAsKnown(NamedTuple):
 
 @dataclass(frozen=True)
 class ExplanationLine:
+    """One claim's line. The value as said comes from the claim the method saw; the
+    reporter and a retraction's own reason are not part of `ClaimAsKnown` (kept light for
+    the projection, decision 0009), so a reader fills them in for a page's lines alone
+    (`with_said`)."""
+
     claim: str
     origin: str
     point: Decimal
     weight: Decimal | None
     status: LineStatus
     reason: str
+    value: Decimal
+    qualifier: Qualifier
+    value_high: Decimal | None
+    as_of: date
+    reported_by: str | None = None
+    retraction_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,11 @@ class Estimate:
     independent_origins: int
     evidence: Evidence
     explanation: tuple[ExplanationLine, ...]
+    # An end the included claims leave open: the claim giving `high` is open above
+    # ("more than 9,000"), or the one giving `low` open below. A tie at the end between
+    # an open and a closed claim is open (decision 0018).
+    low_open: bool = False
+    high_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,13 +173,36 @@ def select(
 def dropped_line(claim: ClaimAsKnown, reliability: Reliability) -> ExplanationLine | None:
     """Step 2: the line of a claim dropped before supersession, None for one kept."""
     if claim.status == ClaimStatus.RETRACTED:
-        return line(claim, None, LineStatus.RETRACTED, "retracted by its source")
+        return line(claim, None, LineStatus.RETRACTED, RETRACTED)
     if claim.credibility == Credibility.IMPROBABLE:
         return line(claim, None, LineStatus.EXCLUDED, "assessed 5 (improbable)")
     if reliability is Reliability.E:
         reason = f"origin {claim.origin} is rated E (unreliable)"
         return line(claim, None, LineStatus.EXCLUDED, reason)
     return None
+
+
+RETRACTED = "retracted"
+
+
+def retraction_text(reason: str | None) -> str:
+    """A retracted claim's line reason: what the retraction itself gave as its reason
+    (whoever withdrew it: the reporter, a relay, an editor), not a guess at who did."""
+    return f"retracted: {reason}" if reason else "retracted (no reason given)"
+
+
+def with_said(
+    entry: ExplanationLine, reported_by: str | None, retraction_reason: str | None
+) -> ExplanationLine:
+    """The line with the claim's reporter and, when retracted, its retraction's reason."""
+    if entry.status != LineStatus.RETRACTED:
+        return replace(entry, reported_by=reported_by)
+    return replace(
+        entry,
+        reported_by=reported_by,
+        retraction_reason=retraction_reason,
+        reason=retraction_text(retraction_reason),
+    )
 
 
 def superseded_line(claim: ClaimAsKnown, winner: ClaimAsKnown) -> ExplanationLine:
@@ -175,7 +223,18 @@ def explanation_order(entry: ExplanationLine) -> LineKey:
 def line(
     claim: ClaimAsKnown, weight: Decimal | None, status: LineStatus, reason: str
 ) -> ExplanationLine:
-    return ExplanationLine(claim.id, claim.origin, claim.interval.point, weight, status, reason)
+    return ExplanationLine(
+        claim.id,
+        claim.origin,
+        claim.interval.point,
+        weight,
+        status,
+        reason,
+        claim.value,
+        claim.qualifier,
+        claim.value_high,
+        claim.as_of,
+    )
 
 
 def bounds(included: Sequence[Weighted]) -> tuple[Decimal | None, Decimal | None]:
@@ -188,6 +247,17 @@ def bounds(included: Sequence[Weighted]) -> tuple[Decimal | None, Decimal | None
     low = min(p if lo is None else lo for lo, p in zip(lows, points, strict=True))
     high = max(p if hi is None else hi for hi, p in zip(highs, points, strict=True))
     return low, high
+
+
+def open_ends(
+    included: Sequence[Weighted], low: Decimal | None, high: Decimal | None
+) -> tuple[bool, bool]:
+    """(low_open, high_open): whether a claim giving `low` is open below, or one giving
+    `high` open above. With an open and a closed claim at the same end, the end is open:
+    one included source says the figure lies beyond it (decision 0018)."""
+    low_open = any(w.claim.qualifier in OPEN_BELOW and w.claim.value == low for w in included)
+    high_open = any(w.claim.qualifier in OPEN_ABOVE and w.claim.value == high for w in included)
+    return low_open, high_open
 
 
 def evidence_of(included: Sequence[Weighted]) -> Evidence:
@@ -237,6 +307,7 @@ def build(
     considered, included, lines = select(claims, ratings, valid_at)
     low, high = bounds(included)
     best = pick(included) if included else None
+    low_open, high_open = open_ends(included, low, high)
     return Estimate(
         method=method,
         low=low,
@@ -247,6 +318,8 @@ def build(
         independent_origins=len({w.claim.origin for w in included}),
         evidence=evidence_of(included),
         explanation=tuple(lines),
+        low_open=low_open,
+        high_open=high_open,
     )
 
 

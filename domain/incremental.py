@@ -87,6 +87,8 @@ class Included(NamedTuple):
     low: Decimal  # the interval's lower end, the point where open below
     high: Decimal  # its upper end, the point where open above
     confirmed: bool
+    open_below: bool
+    open_above: bool
 
 
 def included(claim: ClaimAsKnown, weight: int) -> Included:
@@ -94,7 +96,12 @@ def included(claim: ClaimAsKnown, weight: int) -> Included:
     low = interval.point if interval.low is None else interval.low
     high = interval.point if interval.high is None else interval.high
     return Included(
-        (interval.point, claim.id, weight), low, high, claim.credibility == Credibility.CONFIRMED
+        (interval.point, claim.id, weight),
+        low,
+        high,
+        claim.credibility == Credibility.CONFIRMED,
+        interval.low is None,
+        interval.high is None,
     )
 
 
@@ -174,6 +181,10 @@ class IncrementalEstimate:
         self._lows: list[Decimal] = []
         self._highs: list[Decimal] = []
         self._confirmed = 0
+        # How many included claims open below (above) end at each value: whether the
+        # estimate's low (high) is open is one look-up.
+        self._open_lows: dict[Decimal, int] = {}
+        self._open_highs: dict[Decimal, int] = {}
         self._point: Point | None = None  # None once something included changed
 
     @property
@@ -314,8 +325,19 @@ class IncrementalEstimate:
             evidence = Evidence.FAIR
         else:
             evidence = Evidence.WEAK
+        assert low is not None and high is not None  # something is included
         return Estimate(
-            DEFAULT_METHOD, low, best, high, self.considered, count, count, evidence, ()
+            DEFAULT_METHOD,
+            low,
+            best,
+            high,
+            self.considered,
+            count,
+            count,
+            evidence,
+            (),
+            low_open=self._open_lows.get(low, 0) > 0,
+            high_open=self._open_highs.get(high, 0) > 0,
         )
 
     def _include(self, standing: Included) -> None:
@@ -323,6 +345,10 @@ class IncrementalEstimate:
         bisect.insort(self._lows, standing.low)
         bisect.insort(self._highs, standing.high)
         self._confirmed += standing.confirmed
+        if standing.open_below:
+            self._open_lows[standing.low] = self._open_lows.get(standing.low, 0) + 1
+        if standing.open_above:
+            self._open_highs[standing.high] = self._open_highs.get(standing.high, 0) + 1
         self._point = None
 
     def _exclude(self, standing: Included) -> None:
@@ -330,4 +356,16 @@ class IncrementalEstimate:
         del self._lows[bisect.bisect_left(self._lows, standing.low)]
         del self._highs[bisect.bisect_left(self._highs, standing.high)]
         self._confirmed -= standing.confirmed
+        if standing.open_below:
+            uncount(self._open_lows, standing.low)
+        if standing.open_above:
+            uncount(self._open_highs, standing.high)
         self._point = None
+
+
+def uncount(counts: dict[Decimal, int], value: Decimal) -> None:
+    left = counts[value] - 1
+    if left:
+        counts[value] = left
+    else:
+        del counts[value]

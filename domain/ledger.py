@@ -7,7 +7,8 @@ into shared transactions (`projections.storage.group_commit`, handed in by the s
 `domain.commits.Committer`): the store has one writer anyway, and threads contending for
 its lock are far slower than a queue in the process. A ledger made without a committer
 saves each command directly. Conflicts are caught by the library's optimistic
-concurrency (a stale version fails to save). The claims commands are `ClaimCommands`'s.
+concurrency (a stale version fails to save). The claims commands are `ClaimCommands`'s,
+the relations' `RelationCommands`'s.
 
 `set_write_path("direct")` turns the writer off: each command then calls the library's
 `save()` in its own thread, one transaction each. That is the naive baseline the
@@ -45,6 +46,8 @@ from domain.errors import (
 )
 from domain.keys import ApiKey, hash_secret, new_secret
 from domain.metrics import Metric, metric_stream
+from domain.relation_commands import RelationCommands
+from domain.relations import Terms
 from domain.saved import Saved, TAggregate, check_version
 from domain.sealed_log import SealedLog
 from domain.sources import Source, source_stream
@@ -78,8 +81,8 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class Ledger(ClaimCommands, Application[UUID]):
-    """Commands over sources, metrics, claims and API keys."""
+class Ledger(ClaimCommands, RelationCommands, Application[UUID]):
+    """Commands over sources, metrics, claims, relations and API keys."""
 
     name = "ledger"
 
@@ -93,6 +96,8 @@ class Ledger(ClaimCommands, Application[UUID]):
         self._make_committer = committer
         self._known_units: dict[str, str] = {}
         self._known_sources: set[str] = set()
+        self._relations: dict[UUID, tuple[str, Terms] | None] = {}
+        self._relations_read_to = 0
         # Checks each aggregate loaded for a command against the log (set by the store).
         self.sealed_log: SealedLog | None = None
         super().__init__(env)

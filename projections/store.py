@@ -3,6 +3,7 @@ the composition root below the API."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ def wire_integrity(store: Store) -> None:
     store.signed_heads = SignedHeads(db, store.views.tuning)
     store.alarm = WriteAlarm(db, store.views.tuning)
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
+    # Relation writes in this process one at a time, so the cycle check sees each other's.
+    store.ledger.relation_writes = threading.Lock()
 
 
 def views_path_for(events_path: str) -> str:

@@ -82,6 +82,8 @@ def new_metric_public(metric: Metric, position: int) -> MetricPublic:
             "included": 0,
             "independent_origins": 0,
             "evidence": "none",
+            "low_open": False,
+            "high_open": False,
         },
     }
     return metric_public(row, position)
@@ -141,7 +143,10 @@ async def get_estimate(
     valid = parse_valid_at(valid_at)
     if method == DEFAULT_METHOD and cut_off is None and valid is None and not explain:
         # One stored row: cheaper in line than the hop to a worker thread and back.
-        answer = await views_read(services, queries.current_estimate, metric_id)
+        stored = await views_read(services, queries.stored_estimate, metric_id)
+        if stored is None:  # a summary stored before open ends: the claims answer, off the loop
+            stored = await run_in_threadpool(queries.estimate, metric_id)
+        answer = stored
     else:
         # Reads every claim of the metric: in the threadpool, never on the event loop.
         lines = limit if explain else 0

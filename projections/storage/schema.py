@@ -26,6 +26,11 @@ VIEW_TABLES = (
     "timeline",
     "api_keys",
     "merkle_nodes",
+    "relations",
+    "relation_versions",
+    "relation_metrics",
+    "relation_checks",
+    "related_figures",
 )
 
 # The key of each view's rows: how a divergence names "the first bad row".
@@ -39,6 +44,11 @@ KEY_COLUMNS = {
     "timeline": ("metric", "position"),
     "api_keys": ("id",),
     "merkle_nodes": ("level", "start"),
+    "relations": ("id",),
+    "relation_versions": ("relation", "version"),
+    "relation_metrics": ("metric", "relation", "version"),
+    "relation_checks": ("relation",),
+    "related_figures": ("metric",),
 }
 
 CREATE_STATEMENTS = [
@@ -93,6 +103,31 @@ CREATE_STATEMENTS = [
     "id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
     "key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, created_by TEXT NOT NULL, "
     "revoked_at TEXT, version INTEGER NOT NULL, position INTEGER NOT NULL)",
+    # Current state of each relation (§9); `terms` is canonical JSON of its fields, e.g.
+    # {"lesser": …, "greater": …}. A removed relation keeps its row, `removed` 1.
+    "CREATE TABLE IF NOT EXISTS relations ("
+    "id TEXT PRIMARY KEY, stream TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, terms TEXT NOT NULL, "
+    "note TEXT, removed INTEGER NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "recorded_at TEXT NOT NULL, defined_at TEXT NOT NULL)",
+    # Every version of every relation with its time, so the relations as known at T (or
+    # at a position) are a query, never a replay.
+    "CREATE TABLE IF NOT EXISTS relation_versions ("
+    "relation TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "recorded_at TEXT NOT NULL, kind TEXT NOT NULL, terms TEXT NOT NULL, note TEXT, "
+    "removed INTEGER NOT NULL, PRIMARY KEY (relation, version))",
+    "CREATE INDEX IF NOT EXISTS relation_versions_by_time ON relation_versions (recorded_at)",
+    # The metrics each version of a relation ties: the relations touching a metric.
+    "CREATE TABLE IF NOT EXISTS relation_metrics ("
+    "metric TEXT NOT NULL, relation TEXT NOT NULL, version INTEGER NOT NULL, "
+    "PRIMARY KEY (metric, relation, version))",
+    # Each live relation's check now (§9), kept at the end of every batch that changes the
+    # relation or an estimate it ties; `metrics` is canonical JSON of the figures it read.
+    "CREATE TABLE IF NOT EXISTS relation_checks ("
+    "relation TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, "
+    "metrics TEXT NOT NULL, message TEXT NOT NULL)",
+    # A metric's derived figures and checks now, as its estimate answers show them: one row
+    # read beside `metrics.estimate`, only for metrics a live relation ties.
+    "CREATE TABLE IF NOT EXISTS related_figures (metric TEXT PRIMARY KEY, figures TEXT NOT NULL)",
 ]
 
 # Indexes only the API's queries use; the view writer's own reads use the keys and
@@ -107,6 +142,7 @@ QUERY_ONLY_INDEXES = frozenset(
         "claims_by_reporter",
         "claims_by_status",
         "claim_versions_by_metric",
+        "relation_versions_by_time",
     }
 )
 

@@ -42,6 +42,7 @@ class EstimateKeeper:
         self.weights: dict[str, int] = {}  # each cached metric's weight (see above)
         self.cached_weight = 0
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
+        self.summaries_checked = False  # whether stored summaries of an older shape were sought
 
     def defined(self, metric: str) -> None:
         """A metric just defined: no claim and no timeline point can precede its
@@ -100,8 +101,11 @@ class EstimateKeeper:
             )
             self.last_points[metric] = point
 
-    def finish(self, c: SqlCursor) -> None:
-        """Write what a batch gathered: each touched metric's final estimate, once."""
+    def finish(self, c: SqlCursor) -> list[str]:
+        """Write what a batch gathered: each touched metric's final estimate, once; the
+        metrics written."""
+        if not self.summaries_checked:
+            self.rewrite_older_summaries(c)
         c.executemany(
             "UPDATE metrics SET estimate=? WHERE id=?",
             [
@@ -109,7 +113,25 @@ class EstimateKeeper:
                 for metric, estimate in self.pending_estimates.items()
             ],
         )
+        written = list(self.pending_estimates)
         self.pending_estimates.clear()
+        return written
+
+    def rewrite_older_summaries(self, c: SqlCursor) -> None:
+        """Once per process, in its first batch: summaries stored before they said their
+        open ends are written again, so the views equal a rebuild (decision 0018). Done
+        in a batch's transaction, after its tracking record, so no other runner writes
+        meanwhile; a fresh store has none, and pays one query."""
+        self.cursor = c
+        older = c.execute(
+            "SELECT id FROM metrics WHERE estimate NOT LIKE ?", ('%"high_open"%',)
+        ).fetchall()
+        for (metric,) in older:
+            if metric not in self.pending_estimates:
+                estimate = self.estimate_of(c, metric)
+                self.weigh(metric, estimate)
+                self.pending_estimates[metric] = estimate
+        self.summaries_checked = True
 
     def estimate_of(self, c: SqlCursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""
@@ -166,6 +188,7 @@ class EstimateKeeper:
         self.reliabilities.clear()
         self.last_points.clear()
         self.pending_estimates.clear()
+        self.summaries_checked = False  # the rewrite may have rolled back with the batch
 
 
 def stored_point(row: Any) -> Point:

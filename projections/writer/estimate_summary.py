@@ -27,6 +27,8 @@ def summary_fields(estimate: Estimate) -> dict[str, Any]:
         "included": estimate.included,
         "independent_origins": estimate.independent_origins,
         "evidence": estimate.evidence.value,
+        "low_open": estimate.low_open,
+        "high_open": estimate.high_open,
     }
 
 
@@ -41,8 +43,15 @@ def decode_fields(stored: str) -> dict[str, Any]:
     return fields
 
 
+def has_open_ends(fields: dict[str, Any]) -> bool:
+    """Whether a stored summary says its open ends: one written before they were kept
+    does not, and is answered from the claims until it is written again (decision 0018)."""
+    return "high_open" in fields
+
+
 def decode_summary(stored: str) -> Estimate:
-    """The stored summary as an estimate with no explanation."""
+    """The stored summary as an estimate with no explanation (ends not open when the
+    summary predates them: see `has_open_ends`)."""
     kept = decode_fields(stored)
     return Estimate(
         kept["method"],
@@ -54,6 +63,8 @@ def decode_summary(stored: str) -> Estimate:
         kept["independent_origins"],
         Evidence(kept["evidence"]),
         (),
+        low_open=kept.get("low_open", False),
+        high_open=kept.get("high_open", False),
     )
 
 

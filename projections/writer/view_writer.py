@@ -1,8 +1,9 @@
 """Applies ledger events to the view tables: one handler per event type.
 
-Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and writes
-`event_index`, `sources`, `source_ratings`, `metrics`, `claims`, `claim_versions`,
-`timeline` (through `EstimateKeeper`), `api_keys` and `merkle_nodes`. Runs inside the
+Consumes every event type of §3 (Source.*, Metric.*, Claim.*, ApiKey.*) and §9's
+Relation.* and writes `event_index`, `sources`, `source_ratings`, `metrics`, `claims`,
+`claim_versions`, `timeline` (through `EstimateKeeper`), `api_keys`, `merkle_nodes` and
+the relations' views (through `RelationsView`). Runs inside the
 caller's transaction; it never commits.
 
 Batch-oriented: the rows of the hot path (every event's feed row and Merkle nodes, each
@@ -29,6 +30,8 @@ from projections.writer.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.writer.estimate_keeper import EstimateKeeper
 from projections.writer.feed_log import FeedLog
 from projections.writer.pending_rows import PendingRows
+from projections.writer.related_keeper import RelatedKeeper
+from projections.writer.relations_view import RelationsView
 
 Handler = Callable[[SqlCursor, "Applied"], None]
 Row = tuple[Any, ...]
@@ -70,6 +73,9 @@ class ViewWriter:
             "ApiKey.Issued": self.key_issued,
             "ApiKey.Revoked": self.key_revoked,
         }
+        self.related = RelatedKeeper()
+        for name, handler in RelationsView(self.execute).handlers().items():
+            self.handlers[name] = self.noting_relation(handler)
 
     def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
@@ -282,13 +288,23 @@ class ViewWriter:
     def finish(self, c: SqlCursor) -> None:
         """Write what the batch gathered; called once, before the commit."""
         self.pending.flush(c)
-        self.keeper.finish(c)
+        self.related.finish(c, self.keeper.finish(c))
+
+    def noting_relation(self, handler: Handler) -> Handler:
+        """The relation's handler, and the relation noted for the checks at the batch's end."""
+
+        def handle(c: SqlCursor, e: Applied) -> None:
+            handler(c, e)
+            self.related.relation_changed(e.stream)
+
+        return handle
 
     def forget(self) -> None:
         """Drop pending rows and cached state: after a rollback they may hold what was
         not committed."""
         self.pending.clear()
         self.keeper.forget()
+        self.related.forget()
         self.log.forget()
         self.claim_states.clear()
 

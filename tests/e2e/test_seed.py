@@ -129,3 +129,47 @@ def test_every_seeded_source_counts_the_claims_it_reported_or_originated(
     assert sources["south-korea"]["claims"] == 3
     assert sources["nyt"]["claims"] == 0
     assert {s["reliability"] for s in sources.values()} == {"F"}
+
+
+def test_deployed_says_its_top_is_open_in_every_answer_that_shows_it(seed: httpx.Client) -> None:
+    # "more than 10,000" three times: 10000 is a floor the sources said, not a ceiling
+    for method in ("weighted-median", "most-reliable-latest"):
+        deployed = estimate(seed, "deployed", method=method)
+        assert (deployed["low"], deployed["best"], deployed["high"]) == (10000, 10000, 10000)
+        assert (deployed["low_open"], deployed["high_open"]) == (False, True)
+    as_known_now = estimate(seed, "deployed", known_at="2999-01-01")
+    assert as_known_now["high_open"] is True
+    assert estimate(seed, "deployed", valid_at="2025-01-22")["high_open"] is True
+    embedded = seed.get("/v1/metrics/dprk-in-russia/deployed").json()["estimate"]
+    assert (embedded["low_open"], embedded["high_open"]) == (False, True)
+    listed = {m["id"]: m["estimate"] for m in seed.get("/v1/metrics").json()["items"]}
+    assert listed["dprk-in-russia/deployed"]["high_open"] is True
+    assert listed["dprk-in-russia/killed"]["high_open"] is False
+    snapshot = seed.get("/v1/audit/snapshot").json()
+    shown = {e["metric"]: e for e in snapshot["estimates"]}
+    assert shown["dprk-in-russia/deployed"]["high_open"] is True
+
+
+def test_closed_claims_leave_killed_closed_at_both_ends(seed: httpx.Client) -> None:
+    killed = estimate(seed, "killed")
+    assert (killed["low_open"], killed["high_open"]) == (False, False)
+
+
+def test_the_explanation_of_killed_gives_each_claim_as_said(seed: httpx.Client) -> None:
+    killed = estimate(seed, "killed", explain="true")
+    lines = {line["origin"]: line for line in killed["explanation"]}
+    said = {
+        origin: (
+            line["value"],
+            line["qualifier"],
+            line["value_high"],
+            line["reported_by"],
+            line["as_of"],
+            line["retraction_reason"],
+        )
+        for origin, line in lines.items()
+    }
+    assert said == {
+        "south-korea": (300, "exact", None, "moscow-times", "2025-01-15", None),
+        "western-officials": (1000, "approximately", None, "moscow-times", "2025-01-22", None),
+    }

@@ -87,6 +87,17 @@ def test_explain_names_the_retracted_claim(seed: httpx.Client, retraction: Retra
     assert sorted(statuses.values()) == ["included", "retracted"]
 
 
+def test_the_retracted_line_gives_the_reason_its_retraction_gave(
+    seed: httpx.Client, retraction: Retraction
+) -> None:
+    killed = estimate(seed, retraction, explain="true")
+    (line,) = [line for line in killed["explanation"] if line["claim"] == retraction.claim]
+    assert line["reason"] == "retracted: the ministry withdrew the figure"
+    assert line["retraction_reason"] == "the ministry withdrew the figure"
+    said = (line["value"], line["qualifier"], line["reported_by"], line["as_of"])
+    assert said == (300, "exact", "moscow-times", "2025-01-15")
+
+
 def test_known_at_before_the_retraction_still_answers_300(
     seed: httpx.Client, retraction: Retraction
 ) -> None:
@@ -102,6 +113,7 @@ def test_known_at_before_the_retraction_explains_both_claims_as_included(
 ) -> None:
     killed = estimate(seed, retraction, known_at=retraction.before, explain="true")
     assert {line["status"] for line in killed["explanation"]} == {"included"}
+    assert {line["retraction_reason"] for line in killed["explanation"]} == {None}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from uuid import UUID
 import orjson
 import pytest
 
-from domain.estimates import METHODS, Estimate, ExplanationLine
+from domain.estimates import METHODS, Estimate, ExplanationLine, with_said
 from domain.event_data import rfc3339
 from domain.values import Credibility, Reliability
 from projections.reads.queries import BadCursor
@@ -78,18 +78,23 @@ def rows(store: Store, sql: str, *parameters: Any) -> list[Any]:
 
 
 def whole_estimate(store: Store, metric: str, method: str, valid_at: date | None) -> Estimate:
-    """The pure method over every current claim of the metric and every current rating."""
-    claims = [
-        as_known(orjson.loads(state), position)
+    """The pure method over every current claim of the metric and every current rating,
+    each line with its reporter and (the one retraction's) reason, as a page says them."""
+    states = [
+        (orjson.loads(state), position)
         for state, position in rows(
             store, "SELECT state, position FROM claims WHERE metric=?", metric
         )
     ]
+    claims = [as_known(state, position) for state, position in states]
+    reporters = {state["id"]: state["reported_by"] for state, _ in states}
     ratings = {
         slug: Reliability(grade)
         for slug, grade in rows(store, "SELECT id, reliability FROM sources")
     }
-    return METHODS[method](claims, ratings, valid_at)
+    estimate = METHODS[method](claims, ratings, valid_at)
+    said = tuple(with_said(e, reporters[e.claim], "withdrawn") for e in estimate.explanation)
+    return replace(estimate, explanation=said)
 
 
 def every_page(

@@ -90,6 +90,8 @@ def test_metrics_hold_their_current_estimate(world: World) -> None:
         "included": 2,
         "independent_origins": 2,
         "evidence": "fair",
+        "low_open": False,
+        "high_open": False,
     }
     wounded = q.metric("war/wounded")["estimate"]
     assert (wounded["low"], wounded["best"], wounded["high"]) == ("500", "500", "700")
