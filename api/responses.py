@@ -298,9 +298,20 @@ class DiffChangePublic(BaseModel):
     event_reason: str | None = Field(description="The event's own reason (an assessment's note).")
 
 
+class CheckChangePublic(BaseModel):
+    relation: str
+    kind: Literal["sum", "share", "at_most"]
+    from_: CheckStatusText | None = Field(
+        serialization_alias="from", description="The status at `from`; null: no such relation."
+    )
+    to: CheckStatusText | None = Field(description="The status at `to`; null: removed by then.")
+    message: str = Field(description="The check's words at `to` (at `from` if removed).")
+
+
 class DiffChecksPublic(BaseModel):
-    changed: list[dict[str, Any]] = Field(
-        description="The relations whose check status differs between the two ends."
+    changed: list[CheckChangePublic] = Field(
+        description="The relations touching the metric whose check status differs between "
+        "the two ends, by relation."
     )
 
 

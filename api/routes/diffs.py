@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import Reader, ServicesDep
 from api.responses import (
+    CheckChangePublic,
     DiffChangePublic,
     DiffChecksPublic,
     DiffEndPublic,
@@ -85,7 +86,18 @@ def diff_public(page: DiffPage) -> DiffPublic:
             for c in page.changes
         ],
         unchanged_events=page.unchanged_events,
-        checks=DiffChecksPublic(changed=[]),
+        checks=DiffChecksPublic(
+            changed=[
+                CheckChangePublic(
+                    relation=k.relation,
+                    kind=k.kind,  # type: ignore[arg-type]  # a RelationKind value
+                    from_=k.before,  # type: ignore[arg-type]  # a CheckStatus value
+                    to=k.after,  # type: ignore[arg-type]
+                    message=k.message,
+                )
+                for k in page.checks_changed
+            ]
+        ),
         consistency_path=page.consistency_path,
         next_cursor=page.next_cursor,
     )

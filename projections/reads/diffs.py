@@ -34,6 +34,7 @@ from projections.reads.estimate_pages import (
 )
 from projections.reads.positions_at import tracked_position
 from projections.reads.queries import LedgerQueries
+from projections.reads.related_reads import checks_at
 from projections.storage.sql import SQLITE
 
 # Later than any recorded_at: a position alone bounds what an end knows.
@@ -86,6 +87,18 @@ class Change:
 
 
 @dataclass(frozen=True)
+class CheckChange:
+    """A relation touching the metric whose check differs between the ends; a status is
+    None at an end where the relation did not exist."""
+
+    relation: str
+    kind: str
+    before: str | None
+    after: str | None
+    message: str  # the check's at the later end, or at the earlier one if it was removed
+
+
+@dataclass(frozen=True)
 class DiffPage:
     metric: str
     unit: str
@@ -97,6 +110,7 @@ class DiffPage:
     unchanged_events: int
     consistency_path: list[str]
     next_cursor: str | None
+    checks_changed: list[CheckChange]
 
 
 def bad_end(field: str, message: str) -> ValidationFailed:
@@ -139,6 +153,7 @@ class MetricDiffs:
             changes, unchanged, looked_at, more = self._changes(c, metric, after, last, limit)
             estimate_from = self._figures(c, metric, first.position)
             estimate_to = self._figures(c, metric, last.position)
+            checks_changed = self._checks_changed(c, metric, first, last)
         first, last, path = self._sealed(first, last)
         next_cursor = None
         if more and looked_at:
@@ -154,6 +169,7 @@ class MetricDiffs:
             unchanged,
             path,
             next_cursor,
+            checks_changed,
         )
 
     def _resolve(self, c: Any, asked: EndAsked, field: str) -> End:
@@ -233,6 +249,24 @@ class MetricDiffs:
             before = now
         looked_at = candidates[-1][0] if candidates else after
         return changes, unchanged, looked_at, more
+
+    def _checks_changed(self, c: Any, metric: str, first: End, last: End) -> list[CheckChange]:
+        """The relations touching the metric whose check status differs between the ends."""
+        dialect = self.queries.views.dialect
+        before = {r.relation: r for r in checks_at(c, dialect, None, first.position, metric)}
+        after = {r.relation: r for r in checks_at(c, dialect, None, last.position, metric)}
+        changed = []
+        for relation in sorted(before.keys() | after.keys()):
+            old, new = before.get(relation), after.get(relation)
+            old_status = None if old is None else old.status.value
+            new_status = None if new is None else new.status.value
+            if old_status != new_status:
+                shown = new or old
+                assert shown is not None  # one of the two holds the relation
+                changed.append(
+                    CheckChange(relation, shown.kind, old_status, new_status, shown.message)
+                )
+        return changed
 
     def _events(self, c: Any, positions: list[int]) -> dict[int, tuple[str, str, str, Any]]:
         if not positions:

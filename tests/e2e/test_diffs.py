@@ -22,6 +22,7 @@ REASON = "the BBC's Russian service withdrew the figure"
 class Retraction:
     claim: str
     before: str  # a moment after the seed and before the retraction
+    before_position: int  # the last event's then
     position: int
 
     @property
@@ -40,8 +41,7 @@ def retraction(seed: httpx.Client) -> Retraction:
     found = seed.get("/v1/claims", params={"metric": "dprk-in-russia/casualty-rate"}).json()
     (rate,) = found["items"]
     assert (rate["value"], rate["origin"]) == (36, "bbc-russian")
-    every_claim = seed.get("/v1/claims", params={"limit": 1000}).json()["items"]
-    before = max(c["recorded_at"] for c in every_claim)
+    *_, last = seed.get("/v1/audit/events", params={"limit": 1000}).json()["events"]
     current = seed.get(f"/v1/claims/{rate['id']}")
     response = seed.post(
         f"/v1/claims/{rate['id']}/retraction",
@@ -49,7 +49,7 @@ def retraction(seed: httpx.Client) -> Retraction:
         headers={"If-Match": etag(current)},
     )
     assert response.status_code == 200, response.text
-    return Retraction(rate["id"], before, position(response))
+    return Retraction(rate["id"], last["recorded_at"], last["position"], position(response))
 
 
 def diff(client: httpx.Client, retraction: Retraction, **params: Any) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def test_the_diff_across_the_retraction_names_it_with_its_reason(
 
     assert body["metric"] == "dprk-in-russia/casualty-rate"
     assert body["from"]["known_at"] == retraction.before
-    assert body["from"]["position"] == retraction.position - 1
+    assert body["from"]["position"] == retraction.before_position
     assert body["to"]["position"] >= retraction.position
     assert body["estimate"] == {
         "from": {"best": 36, "low": 36, "high": 36},
@@ -85,7 +85,11 @@ def test_the_diff_across_the_retraction_names_it_with_its_reason(
     assert change["actor"]
     assert body["unchanged_events"] == 0
     assert body["next_cursor"] is None
-    assert body["checks"] == {"changed": []}
+    # Without a casualty rate the share has nothing to divide by.
+    (share,) = body["checks"]["changed"]
+    assert share["relation"] == "dprk-in-russia/casualty-rate-share"
+    assert (share["kind"], share["from"], share["to"]) == ("share", "consistent", "not_evaluable")
+    assert share["message"]
 
 
 def test_position_ends_answer_as_the_times_do(seed: httpx.Client, retraction: Retraction) -> None:
@@ -93,12 +97,12 @@ def test_position_ends_answer_as_the_times_do(seed: httpx.Client, retraction: Re
     by_position = diff(
         seed,
         retraction,
-        **{"from": f"@{retraction.position - 1}", "to": f"@{retraction.position}"},
+        **{"from": f"@{retraction.before_position}", "to": f"@{retraction.position}"},
     )
     assert by_position["changes"] == by_time["changes"]
     assert by_position["estimate"] == by_time["estimate"]
     assert by_position["from"]["tree_size"] == by_time["from"]["tree_size"]
-    assert by_position["from"]["known_at"] <= retraction.before  # its last event's time
+    assert by_position["from"]["known_at"] == retraction.before  # its last event's time
     assert by_position["to"]["tree_size"] == by_position["from"]["tree_size"] + 1
 
 
@@ -141,6 +145,10 @@ def test_from_the_start_the_record_and_the_retraction_add_up_to_nothing(
         "root_hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     }
     assert {p["to"]["position"] for p in pages} == {pages[0]["to"]["position"]}
+    # The relation did not exist at the start; it does now, and cannot be evaluated.
+    changed = {c["relation"]: (c["from"], c["to"]) for c in pages[0]["checks"]["changed"]}
+    assert changed["dprk-in-russia/casualty-rate-share"] == (None, "not_evaluable")
+    assert all(p["checks"] == pages[0]["checks"] for p in pages)
 
 
 def test_an_unknown_metric_is_404(seed: httpx.Client) -> None:
