@@ -35,25 +35,53 @@ from projections.reads.estimate_pages import (
 from projections.reads.positions_at import tracked_position
 from projections.reads.queries import LedgerQueries
 from projections.reads.related_reads import checks_at
-from projections.storage.sql import SQLITE
+from projections.storage.sql import POSTGRES, SQLITE
 
 # Later than any recorded_at: a position alone bounds what an end knows.
 ANY_TIME = "9999-12-31T23:59:59.999999Z"
 
-# The origin of every version of the metric's claims: a rating of a source that was an
-# origin only before a correction of `attributed_to` still moved the estimate then.
-ORIGIN = {SQLITE: "json_extract(state, '$.origin')"}
-POSTGRES_ORIGIN = "(state::json ->> 'origin')"
+# What the metric's claims rest on, from every version's state (JSON): the claims they
+# were computed from (`inputs`: an input's retraction excludes them), and their origins,
+# a joint origin's parts (`origins`) too: a rating of a source that was an origin only
+# before a correction of `attributed_to` still moved the estimate then.
+SQLITE_INPUTS = "SELECT j.value FROM claim_versions v, json_each(v.state, '$.inputs') j"
+SQLITE_ORIGINS = (
+    "SELECT json_extract(state, '$.origin') FROM claim_versions WHERE metric=? UNION "
+    "SELECT j.value FROM claim_versions v, json_each(v.state, '$.origins') j WHERE v.metric=?"
+)
+
+
+def postgres_array(name: str) -> str:
+    """The state's array `name` as rows of text (none when absent or not an array)."""
+    field = f"v.state::jsonb -> '{name}'"
+    return (
+        f"jsonb_array_elements_text(CASE WHEN jsonb_typeof({field}) = 'array' "
+        f"THEN {field} ELSE '[]'::jsonb END)"
+    )
+
+
+POSTGRES_INPUTS = f"SELECT j FROM claim_versions v, {postgres_array('inputs')} j"
+POSTGRES_ORIGINS = (
+    "SELECT v.state::jsonb ->> 'origin' FROM claim_versions v WHERE v.metric=? UNION "
+    f"SELECT j FROM claim_versions v, {postgres_array('origins')} j WHERE v.metric=?"
+)
+OWN_CLAIMS = "SELECT claim FROM claim_versions WHERE metric=?"
+# The candidates after a position, in log order: events of the metric's claims (and of
+# their inputs, flagged), and ratings of their origins.
 CANDIDATES = (
-    "SELECT position, claim, CAST(NULL AS TEXT) AS source FROM claim_versions"
-    " WHERE position>? AND position<=?"
-    " AND claim IN (SELECT claim FROM claim_versions WHERE metric=?)"
+    "SELECT position, claim, CAST(NULL AS TEXT) AS source,"
+    f" CASE WHEN claim IN ({OWN_CLAIMS}) THEN 0 ELSE 1 END AS input"
+    " FROM claim_versions WHERE position>? AND position<=?"
+    f" AND (claim IN ({OWN_CLAIMS}) OR claim IN ({{inputs}} WHERE v.metric=?))"
     " UNION ALL"
-    " SELECT position, CAST(NULL AS TEXT) AS claim, source FROM source_ratings"
-    " WHERE position>? AND position<=?"
-    " AND source IN (SELECT {origin} FROM claim_versions WHERE metric=?)"
+    " SELECT position, CAST(NULL AS TEXT) AS claim, source, 0 AS input FROM source_ratings"
+    " WHERE position>? AND position<=? AND source IN ({origins})"
     " ORDER BY position LIMIT ?"
 )
+SQL = {
+    SQLITE: CANDIDATES.format(inputs=SQLITE_INPUTS, origins=SQLITE_ORIGINS),
+    POSTGRES: CANDIDATES.format(inputs=POSTGRES_INPUTS, origins=POSTGRES_ORIGINS),
+}
 
 
 @dataclass(frozen=True)
@@ -215,18 +243,18 @@ class MetricDiffs:
     ) -> tuple[list[Change], int, int, bool]:
         """The changes among the next `limit` candidates after `after`; how many moved
         nothing; the last position looked at; whether candidates remain."""
-        origin = ORIGIN.get(self.queries.views.dialect, POSTGRES_ORIGIN)
+        upto = last.position
         rows = c.execute(
-            CANDIDATES.format(origin=origin),
-            (after, last.position, metric, after, last.position, metric, limit + 1),
+            SQL[self.queries.views.dialect],
+            (metric, after, upto, metric, metric, after, upto, metric, metric, limit + 1),
         ).fetchall()
         more = len(rows) > limit
-        candidates = [(int(r[0]), r[1], r[2]) for r in rows[:limit]]
-        events = self._events(c, [position for position, _, _ in candidates])
+        candidates = [(int(r[0]), r[1], r[2], bool(r[3])) for r in rows[:limit]]
+        events = self._events(c, [candidate[0] for candidate in candidates])
         changes: list[Change] = []
         unchanged = 0
         before = self._figures(c, metric, after)
-        for position, claim, source in candidates:
+        for position, claim, source, of_input in candidates:
             now = self._figures(c, metric, position)
             if now == before:
                 unchanged += 1
@@ -242,7 +270,7 @@ class MetricDiffs:
                     actor,
                     effect(before, now),
                     now,
-                    reason_phrase(event_type, data),
+                    ("input " if of_input else "") + reason_phrase(event_type, data),
                     event_reason(event_type, data),
                 )
             )
