@@ -38,6 +38,12 @@ def print_diff(
         unchanged += add_rows(table, page)
     console.print(table)
     console.print(f"{unchanged} other events could have moved it and did not")
+    for check in page.checks_changed:
+        console.print(
+            f"check {check.relation} ({check.kind}): {check.before or 'no relation'} → "
+            f"{check.after or 'removed'}: {check.message}",
+            markup=False,
+        )
     if page.next_cursor is not None:
         console.print("… more events follow (--all prints them)")
 
@@ -52,7 +58,9 @@ def describe(end: End) -> str:
 def figures_text(figures: Figures) -> str:
     if figures.best is None:
         return "no estimate"
-    return f"low {fmt(figures.low)}  best [bold]{fmt(figures.best)}[/]  high {fmt(figures.high)}"
+    low = fmt(figures.low) + (" (open below)" if figures.low_open else "")
+    high = fmt(figures.high) + (" (open above)" if figures.high_open else "")
+    return f"low {low}  best [bold]{fmt(figures.best)}[/]  high {high}"
 
 
 def changes_table() -> Table:

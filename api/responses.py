@@ -260,6 +260,8 @@ class FiguresPublic(BaseModel):
     best: Number | None
     low: Number | None
     high: Number | None
+    low_open: bool = Field(description="The claim that gives low is open below.")
+    high_open: bool = Field(description="The claim that gives high is open above.")
 
 
 class EffectPublic(BaseModel):

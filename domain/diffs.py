@@ -34,10 +34,15 @@ class Figures:
     best: Decimal | None = None
     low: Decimal | None = None
     high: Decimal | None = None
+    # Whether the claim that gives low (high) is open below (above): said, not hidden.
+    low_open: bool = False
+    high_open: bool = False
 
     @classmethod
     def of(cls, estimate: Estimate) -> Figures:
-        return cls(estimate.best, estimate.low, estimate.high)
+        return cls(
+            estimate.best, estimate.low, estimate.high, estimate.low_open, estimate.high_open
+        )
 
     def values(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         return self.best, self.low, self.high
@@ -46,26 +51,33 @@ class Figures:
 NONE = Figures()
 
 
+@dataclass(frozen=True)
+class Effect:
+    """What one event (or a run of them) did to best, low and high."""
+
+    best: Decimal
+    low: Decimal
+    high: Decimal
+
+
 def _or_zero(value: Decimal | None) -> Decimal:
     return ZERO if value is None else value
 
 
-def effect(before: Figures, after: Figures) -> Figures:
-    """after − before, figure by figure, no estimate counting as 0: never None."""
+def effect(before: Figures, after: Figures) -> Effect:
+    """after − before, figure by figure, no estimate counting as 0."""
     best, low, high = (
         _or_zero(a) - _or_zero(b) for a, b in zip(after.values(), before.values(), strict=True)
     )
-    return Figures(best, low, high)
+    return Effect(best, low, high)
 
 
-def total(effects: Iterable[Figures]) -> Figures:
+def total(effects: Iterable[Effect]) -> Effect:
     """The sum of effects: what they add up to."""
     best = low = high = ZERO
     for each in effects:
-        best += _or_zero(each.best)
-        low += _or_zero(each.low)
-        high += _or_zero(each.high)
-    return Figures(best, low, high)
+        best, low, high = best + each.best, low + each.low, high + each.high
+    return Effect(best, low, high)
 
 
 def reason_phrase(event_type: str, data: Mapping[str, Any]) -> str:

@@ -78,7 +78,7 @@ def diff_public(page: DiffPage) -> DiffPublic:
                 claim=c.claim,
                 source=c.source,
                 actor=c.actor,
-                effect=EffectPublic(**figures_public(c.effect).model_dump()),
+                effect=EffectPublic(best=c.effect.best, low=c.effect.low, high=c.effect.high),
                 after=figures_public(c.after),
                 reason=c.reason,
                 event_reason=c.event_reason,
@@ -113,4 +113,10 @@ def end_public(end: End) -> DiffEndPublic:
 
 
 def figures_public(figures: Figures) -> FiguresPublic:
-    return FiguresPublic(best=figures.best, low=figures.low, high=figures.high)
+    return FiguresPublic(
+        best=figures.best,
+        low=figures.low,
+        high=figures.high,
+        low_open=figures.low_open,
+        high_open=figures.high_open,
+    )

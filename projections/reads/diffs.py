@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from domain.diffs import NONE, Figures, effect, event_reason, reason_phrase
+from domain.diffs import NONE, Effect, Figures, effect, event_reason, reason_phrase
 from domain.errors import MetricNotFound, ValidationFailed
 from domain.estimates import DEFAULT_METHOD
 from domain.event_data import rfc3339
@@ -108,7 +108,7 @@ class Change:
     claim: str | None
     source: str | None
     actor: str
-    effect: Figures
+    effect: Effect
     after: Figures
     reason: str
     event_reason: str | None

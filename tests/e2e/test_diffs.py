@@ -68,9 +68,10 @@ def test_the_diff_across_the_retraction_names_it_with_its_reason(
     assert body["from"]["known_at"] == retraction.before
     assert body["from"]["position"] == retraction.before_position
     assert body["to"]["position"] >= retraction.position
+    closed = {"low_open": False, "high_open": False}
     assert body["estimate"] == {
-        "from": {"best": 36, "low": 36, "high": 36},
-        "to": {"best": None, "low": None, "high": None},
+        "from": {"best": 36, "low": 36, "high": 36, **closed},
+        "to": {"best": None, "low": None, "high": None, **closed},
     }
     (change,) = body["changes"]
     assert change["position"] == retraction.position
@@ -81,7 +82,7 @@ def test_the_diff_across_the_retraction_names_it_with_its_reason(
     )
     assert (change["reason"], change["event_reason"]) == ("claim retracted", REASON)
     assert change["effect"] == {"best": -36, "low": -36, "high": -36}
-    assert change["after"] == {"best": None, "low": None, "high": None}
+    assert change["after"] == {"best": None, "low": None, "high": None, **closed}
     assert change["actor"]
     assert body["unchanged_events"] == 0
     assert body["next_cursor"] is None
@@ -149,6 +150,25 @@ def test_from_the_start_the_record_and_the_retraction_add_up_to_nothing(
     changed = {c["relation"]: (c["from"], c["to"]) for c in pages[0]["checks"]["changed"]}
     assert changed["dprk-in-russia/casualty-rate-share"] == (None, "not_evaluable")
     assert all(p["checks"] == pages[0]["checks"] for p in pages)
+
+
+def test_a_diff_says_an_open_end(seed: httpx.Client, retraction: Retraction) -> None:
+    body = diff(seed, retraction, **{"from": "@0"}, limit="1000")
+    deployed = seed.get(
+        "/v1/metrics/dprk-in-russia/deployed/diff",
+        params={"from": "@0"},
+        headers=retraction.caught_up,
+    ).json()
+    assert deployed["estimate"]["to"] == {
+        "best": 10000,
+        "low": 10000,
+        "high": 10000,
+        "low_open": False,
+        "high_open": True,  # "more than 10,000"
+    }
+    assert [c["reason"] for c in deployed["changes"]] == ["claim recorded"]  # the relays: 0
+    assert deployed["unchanged_events"] == 2
+    assert body["estimate"]["to"]["best"] is None
 
 
 def test_an_unknown_metric_is_404(seed: httpx.Client) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.diffs import Figures, total
+from domain.diffs import Effect, Figures, effect, total
 from domain.errors import MetricNotFound, ValidationFailed
 from domain.event_data import rfc3339
 from domain.values import Reliability
@@ -42,6 +42,10 @@ def figures(best: int | None, low: int | None, high: int | None) -> Figures:
         return None if value is None else Decimal(value)
 
     return Figures(number(best), number(low), number(high))
+
+
+def moved(best: int, low: int, high: int) -> Effect:
+    return Effect(Decimal(best), Decimal(low), Decimal(high))
 
 
 def every_page(
@@ -89,13 +93,13 @@ def test_the_effects_name_each_moving_event_and_add_up_to_the_change(small_world
     # The relay of the agency's 1000 (superseding nothing new) moved nothing.
     assert page.unchanged_events == 1
     first, second, retracted = page.changes[:3]
-    assert (first.effect, first.after) == (figures(300, 300, 300), figures(300, 300, 300))
-    assert second.effect == figures(0, 0, 700)
-    assert retracted.effect == figures(700, 700, 0)
+    assert (first.effect, first.after) == (moved(300, 300, 300), figures(300, 300, 300))
+    assert second.effect == moved(0, 0, 700)
+    assert retracted.effect == moved(700, 700, 0)
     assert retracted.claim is not None and retracted.source is None
     assert page.changes[-1].source == "agency" and page.changes[-1].claim is None
     assert page.changes[-1].after == Figures()  # no estimate left: shown as nulls
-    assert total(c.effect for c in page.changes) == figures(0, 0, 0)
+    assert total(c.effect for c in page.changes) == moved(0, 0, 0)
 
 
 def test_effects_add_up_between_any_two_positions(small_world: Store) -> None:
@@ -105,9 +109,7 @@ def test_effects_add_up_between_any_two_positions(small_world: Store) -> None:
     for start in positions:
         for end in (p for p in positions if p >= start):
             page = diffs.page(KILLED, EndAsked(position=start), EndAsked(position=end))
-            change = total([page.estimate_to]).values()
-            base = total([page.estimate_from]).values()
-            expected = Figures(*(a - b for a, b in zip(change, base, strict=True)))  # type: ignore[operator]
+            expected = effect(page.estimate_from, page.estimate_to)
             assert total(c.effect for c in page.changes) == expected, (start, end)
             assert all(start < c.position <= end for c in page.changes)
 
@@ -140,7 +142,7 @@ def test_a_cursor_stays_on_its_two_ends_while_the_log_grows(small_world: Store) 
 
     assert {p.end for p in rest} == {first.end}
     assert all(c.position <= first.end.position for p in rest for c in p.changes)
-    assert total(c.effect for p in rest for c in p.changes) == figures(0, 0, 0)
+    assert total(c.effect for p in rest for c in p.changes) == moved(0, 0, 0)
     later = diffs.page(KILLED, EndAsked(position=first.end.position), NOW)
     assert [c.reason for c in later.changes] == ["claim recorded"]
 
