@@ -19,26 +19,22 @@ from typing import Any
 
 import orjson
 
-from domain.diffs import NONE, Effect, Figures, effect, event_reason, reason_phrase
+from domain.diffs import Effect, Figures, effect, event_reason, reason_phrase
 from domain.errors import MetricNotFound, ValidationFailed
-from domain.estimates import DEFAULT_METHOD
 from domain.event_data import rfc3339
+from domain.values import Reliability
 from projections.reads.audit_log import MerkleLog
+from projections.reads.diff_steps import SteppedEstimate
 from projections.reads.estimate_pages import (
     LAST_POSITION,
     BadCursor,
-    MetricClaims,
     decode,
     encode,
-    estimate_page,
 )
 from projections.reads.positions_at import tracked_position
 from projections.reads.queries import LedgerQueries
 from projections.reads.related_reads import checks_at
 from projections.storage.sql import POSTGRES, SQLITE
-
-# Later than any recorded_at: a position alone bounds what an end knows.
-ANY_TIME = "9999-12-31T23:59:59.999999Z"
 
 # What the metric's claims rest on, from every version's state (JSON): the claims they
 # were computed from (`inputs`: an input's retraction excludes them), and their origins,
@@ -148,8 +144,10 @@ def bad_end(field: str, message: str) -> ValidationFailed:
 class MetricDiffs:
     """Diffs of one metric's default estimate, read from the views and the Merkle log."""
 
-    def __init__(self, queries: LedgerQueries, log: MerkleLog) -> None:
-        self.queries, self.log = queries, log
+    def __init__(self, queries: LedgerQueries, log: MerkleLog, stepped: bool = True) -> None:
+        """`stepped`: move the estimate from event to event where that is exact
+        (`diff_steps`); False reads it afresh at every event (the tests compare both)."""
+        self.queries, self.log, self.stepped = queries, log, stepped
 
     def page(
         self,
@@ -253,13 +251,19 @@ class MetricDiffs:
         events = self._events(c, [candidate[0] for candidate in candidates])
         changes: list[Change] = []
         unchanged = 0
-        before = self._figures(c, metric, after)
+        estimate = SteppedEstimate(c, self.queries.views.dialect, metric, after)
+        before = estimate.figures
         for position, claim, source, of_input in candidates:
-            now = self._figures(c, metric, position)
+            recorded_at, event_type, actor, data = events[position]
+            if not self.stepped:
+                now = estimate.read_afresh(position)
+            elif source is not None:
+                now = estimate.rating(source, Reliability(data["reliability"]))
+            else:
+                now = estimate.claim_event(claim, position, of_input)
             if now == before:
                 unchanged += 1
                 continue
-            recorded_at, event_type, actor, data = events[position]
             changes.append(
                 Change(
                     position,
@@ -309,11 +313,7 @@ class MetricDiffs:
 
     def _figures(self, c: Any, metric: str, position: int) -> Figures:
         """The default estimate of the log up to `position`."""
-        if position <= 0:
-            return NONE
-        claims = MetricClaims(c, self.queries.views.dialect, metric, ANY_TIME, position)
-        estimate, _ = estimate_page(claims, DEFAULT_METHOD, None, 0, None)
-        return Figures.of(estimate)
+        return SteppedEstimate(c, self.queries.views.dialect, metric, position).figures
 
     def _sealed(self, first: End, last: End) -> tuple[End, End, list[str]]:
         """The ends with their roots, and the consistency path between them."""

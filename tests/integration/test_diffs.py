@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,14 +11,14 @@ import pytest
 from domain.diffs import Effect, Figures, effect, total
 from domain.errors import MetricNotFound, ValidationFailed
 from domain.event_data import rfc3339
-from domain.values import Reliability
+from domain.values import Qualifier, Reliability
 from projections.log.merkle import verify_consistency
 from projections.reads.audit_log import MerkleLog
 from projections.reads.diffs import Change, DiffPage, EndAsked, MetricDiffs
 from projections.reads.estimate_pages import BadCursor
 from projections.store import Store
 
-from .conftest import ACTOR, claim
+from .conftest import ACTOR, claim, register_sources
 
 pytestmark = pytest.mark.integration
 
@@ -112,6 +112,47 @@ def test_effects_add_up_between_any_two_positions(small_world: Store) -> None:
             expected = effect(page.estimate_from, page.estimate_to)
             assert total(c.effect for c in page.changes) == expected, (start, end)
             assert all(start < c.position <= end for c in page.changes)
+
+
+def test_each_step_equals_the_estimate_read_afresh(small_world: Store) -> None:
+    """Events of winners and of other claims, corrections that move a claim to another
+    origin or make it older, ratings of new and old origins: the stepped estimate after
+    each equals the one read from all the claims at its position."""
+    at = story(small_world)
+    ledger = small_world.ledger
+    outlet = ledger.record_claim(claim(KILLED, 400, "outlet-a"), ACTOR)
+    older = ledger.record_claim(claim(KILLED, 450, "outlet-a", as_of=date(2025, 1, 1)), ACTOR)
+    relay = ledger.record_claim(claim(KILLED, 800, "outlet-b", "ministry"), ACTOR)
+    ledger.rate_source("outlet-a", Reliability.B, None, None, ACTOR)
+    ledger.correct_claim(older.aggregate.id, {"as_of": date(2025, 2, 1)}, "date", None, ACTOR)
+    ledger.correct_claim(outlet.aggregate.id, {"attributed_to": ["agency"]}, "who", None, ACTOR)
+    ledger.rate_source("agency", Reliability.A, "back in favour", None, ACTOR)
+    ledger.correct_claim(
+        older.aggregate.id, {"as_of": date(2024, 12, 1)}, "date again", None, ACTOR
+    )
+    ledger.assess_claim(relay.aggregate.id, 1, None, None, ACTOR)
+    ledger.retract_claim(relay.aggregate.id, "gone", None, ACTOR)
+    register_sources(small_world, "newcomer")
+    ledger.record_claim(claim(KILLED, 50, "newcomer", qualifier=Qualifier.AT_LEAST), ACTOR)
+    # An origin rated unreliable before its first claim: that claim never counts.
+    liar = ledger.register_source("liar", "Liar", "outlet", None, Reliability.E, ACTOR)
+    ledger.record_claim(claim(KILLED, 99999, "liar"), ACTOR)
+    ledger.rate_source("newcomer", Reliability.D, None, None, ACTOR)
+    small_world.runner.catch_up()
+    log = MerkleLog(small_world.views, small_world.queries.read_transaction)
+    stepped = MetricDiffs(small_world.queries, log)
+    afresh = MetricDiffs(small_world.queries, log, stepped=False)
+
+    last = ledger.max_position()
+    starts = (0, at["high"], at["agency E"], liar.position)
+    for start, end in zip(starts, (last, last - 3, last, last), strict=True):
+        one = stepped.page(KILLED, EndAsked(position=start), EndAsked(position=end))
+        other = afresh.page(KILLED, EndAsked(position=start), EndAsked(position=end))
+        assert one.changes == other.changes
+        assert one.unchanged_events == other.unchanged_events
+        assert total(c.effect for c in one.changes) == effect(one.estimate_from, one.estimate_to)
+    reasons = [c.reason for c in stepped.page(KILLED, EndAsked(position=0), NOW).changes]
+    assert "claim corrected" in reasons and "source rated A" in reasons
 
 
 def test_pages_of_one_event_give_the_same_changes_as_one_page(small_world: Store) -> None:
