@@ -81,6 +81,7 @@ def known_ids(server: LedgerServer) -> dict[str, str]:
         "metric_id": "dprk-in-russia/killed",
         "claim_id": claim,
         "key_id": key,
+        "relation_id": "dprk-in-russia/casualties-sum",
     }
 
 
