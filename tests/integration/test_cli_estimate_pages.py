@@ -42,3 +42,16 @@ def test_estimate_with_all_prints_every_page(killed_claims: list[str], run_cli: 
     assert all(claim in done.stdout for claim in killed_claims)
     assert "more lines" not in done.stdout
     assert "best 300" in done.stdout
+
+
+def test_estimate_says_an_open_top_and_each_claim_as_said(
+    killed_claims: list[str], run_cli: RunCli
+) -> None:
+    deployed = run_cli("estimate", "dprk-in-russia/deployed")
+    assert deployed.returncode == 0, deployed.stderr
+    assert "high 10000 (open above)" in deployed.stdout
+    assert "more than 10000" in deployed.stdout  # each line's value as said
+    assert "moscow-times" in deployed.stdout  # the reporter beside the origin
+    killed = run_cli("estimate", KILLED)
+    assert "(open" not in killed.stdout
+    assert "2025-01-15" in killed.stdout and "approximately 1000" in killed.stdout
