@@ -8,7 +8,7 @@ added to `METHODS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -92,7 +92,7 @@ class ExplanationLine:
     """One claim's line. The value as said comes from the claim the method saw; the
     reporter and a retraction's own reason are not part of `ClaimAsKnown` (kept light for
     the projection, decision 0009), so a reader fills them in for a page's lines alone
-    (`with_said`)."""
+    (`domain.explanation.with_said`)."""
 
     claim: str
     origin: str
@@ -173,36 +173,13 @@ def select(
 def dropped_line(claim: ClaimAsKnown, reliability: Reliability) -> ExplanationLine | None:
     """Step 2: the line of a claim dropped before supersession, None for one kept."""
     if claim.status == ClaimStatus.RETRACTED:
-        return line(claim, None, LineStatus.RETRACTED, RETRACTED)
+        return line(claim, None, LineStatus.RETRACTED, "retracted by its source")
     if claim.credibility == Credibility.IMPROBABLE:
         return line(claim, None, LineStatus.EXCLUDED, "assessed 5 (improbable)")
     if reliability is Reliability.E:
         reason = f"origin {claim.origin} is rated E (unreliable)"
         return line(claim, None, LineStatus.EXCLUDED, reason)
     return None
-
-
-RETRACTED = "retracted"
-
-
-def retraction_text(reason: str | None) -> str:
-    """A retracted claim's line reason: what the retraction itself gave as its reason
-    (whoever withdrew it: the reporter, a relay, an editor), not a guess at who did."""
-    return f"retracted: {reason}" if reason else "retracted (no reason given)"
-
-
-def with_said(
-    entry: ExplanationLine, reported_by: str | None, retraction_reason: str | None
-) -> ExplanationLine:
-    """The line with the claim's reporter and, when retracted, its retraction's reason."""
-    if entry.status != LineStatus.RETRACTED:
-        return replace(entry, reported_by=reported_by)
-    return replace(
-        entry,
-        reported_by=reported_by,
-        retraction_reason=retraction_reason,
-        reason=retraction_text(retraction_reason),
-    )
 
 
 def superseded_line(claim: ClaimAsKnown, winner: ClaimAsKnown) -> ExplanationLine:

@@ -108,3 +108,25 @@ def explanation_page(
         later = (e for e in rest if after is None or explanation_order(e) > after)
         page += heapq.nsmallest(wanted - len(page), later, key=explanation_order)
     return page[:limit], len(page) > limit
+
+
+def retraction_text(reason: str | None) -> str:
+    """A retracted claim's line reason: what the retraction itself gave as its reason
+    (whoever withdrew it: the reporter, a relay, an editor), not the methods' guess
+    that its source did. The reason is in the retraction's event, which the reads look
+    up for a page's lines alone."""
+    return f"retracted: {reason}" if reason else "retracted (no reason given)"
+
+
+def with_said(
+    entry: ExplanationLine, reported_by: str | None, retraction_reason: str | None
+) -> ExplanationLine:
+    """The line with the claim's reporter and, when retracted, its retraction's reason."""
+    if entry.status != LineStatus.RETRACTED:
+        return replace(entry, reported_by=reported_by)
+    return replace(
+        entry,
+        reported_by=reported_by,
+        retraction_reason=retraction_reason,
+        reason=retraction_text(retraction_reason),
+    )

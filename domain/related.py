@@ -98,14 +98,16 @@ def derived_figure(
     if missing:
         message = f"no estimate for {', '.join(missing)}"
         return DerivedFigure(relation, CheckStatus.NOT_EVALUABLE, None, None, None, inputs, message)
-    result = derive(terms, metric, figures, units[metric])
+    # A metric with no unit is not defined (only a damaged log ties one): whole units.
+    unit = units.get(metric, "")
+    result = derive(terms, metric, figures, unit)
     if result is None:
         message = "a divisor's range includes zero"
         return DerivedFigure(relation, CheckStatus.NOT_EVALUABLE, None, None, None, inputs, message)
     if metric not in figures:
         status, message = CheckStatus.NOT_EVALUABLE, f"no estimate of {metric} to compare with"
     else:
-        compared = check_through(terms, metric, figures, units[metric])
+        compared = check_through(terms, metric, figures, unit)
         status, message = compared.status, compared.message
     return DerivedFigure(relation, status, result.best, result.low, result.high, inputs, message)
 

@@ -67,10 +67,7 @@ class RelationCommands:
         """Tie metrics together; refused (ValidationFailed) when a metric is unknown, units
         do not fit, a metric appears twice or would depend on itself; AlreadyExists when
         the id is taken (also by a removed relation: its events stay)."""
-        problems = [("id", p) for p in [slug_problem(slug)] if p] + note_problems(note)
-        terms = terms_from(kind, fields)
-        if problems:
-            raise ValidationFailed(problems)
+        terms = checked_terms(kind, fields, [("id", p) for p in [slug_problem(slug)] if p], note)
         with self.relation_writes:
             self._check_relation(terms, relation_stream(slug))
             relation = Relation(
@@ -95,10 +92,7 @@ class RelationCommands:
     ) -> Saved[Relation]:
         """Change the metrics a relation ties, or its note; its kind is fixed, and the
         checks of `define_relation` apply to the new terms."""
-        problems = note_problems(note)
-        terms = terms_from(kind, fields)
-        if problems:
-            raise ValidationFailed(problems)
+        terms = checked_terms(kind, fields, [], note)
         with self.relation_writes:
             relation = self.get_relation(slug)
             check_version(relation, expected_version)
@@ -160,7 +154,17 @@ class RelationCommands:
             raise ValidationFailed(problems)
 
 
-def note_problems(note: str | None) -> list[tuple[str, str]]:
+def checked_terms(
+    kind: str, fields: dict[str, Any], problems: list[tuple[str, str]], note: str | None
+) -> Terms:
+    """The terms of these fields; ValidationFailed naming every problem of them, of the
+    note, and the `problems` already found (the id's)."""
     if note is not None and len(note) > MAX_TEXT_LENGTH:
-        return [("note", f"must be at most {MAX_TEXT_LENGTH} characters")]
-    return []
+        problems = [*problems, ("note", f"must be at most {MAX_TEXT_LENGTH} characters")]
+    try:
+        terms = terms_from(kind, fields)
+    except ValidationFailed as refused:
+        raise ValidationFailed([*problems, *refused.errors]) from None
+    if problems:
+        raise ValidationFailed(problems)
+    return terms

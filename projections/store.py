@@ -3,7 +3,6 @@ the composition root below the API."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from projections.storage.ledger_views import (
     SQLiteLedgerViews,
     advisory_key,
 )
+from projections.storage.relation_writes import RelationWrites
 from projections.storage.signed_heads import SignedHeads, WriteAlarm, create_tables, record_db_of
 from projections.storage.sqlite_factory import sqlite_env
 from projections.tuning import Tuning
@@ -75,15 +75,14 @@ class Store:
 
 def wire_integrity(store: Store) -> None:
     """The signed heads' record and the write alarm (in the events file on SQLite, the
-    same database on PostgreSQL), and the ledger's check of what it loads for a command
-    against the sealed log."""
+    same database on PostgreSQL), the ledger's check of what it loads for a command
+    against the sealed log, and the lock its relation writes hold."""
     db = record_db_of(store.ledger.recorder, store.views)
     create_tables(db, store.views.dialect)
     store.signed_heads = SignedHeads(db, store.views.tuning)
     store.alarm = WriteAlarm(db, store.views.tuning)
     store.ledger.sealed_log = LoadCheck(store.views, store.alarm)
-    # Relation writes in this process one at a time, so the cycle check sees each other's.
-    store.ledger.relation_writes = threading.Lock()
+    store.ledger.relation_writes = RelationWrites(store.views)
 
 
 def views_path_for(events_path: str) -> str:

@@ -31,9 +31,8 @@ from domain.estimates import (
     LineKey,
     LineStatus,
     explanation_order,
-    with_said,
 )
-from domain.explanation import Tally, estimate_of, explanation_page, rest_line
+from domain.explanation import Tally, estimate_of, explanation_page, rest_line, with_said
 from domain.values import Reliability
 from projections.storage.sql import POSTGRES, SQLITE, to_pyformat
 from projections.writer.claim_state import as_known

@@ -48,6 +48,7 @@ class BatchedRunner:
         self._thread: threading.Thread | None = None
         self._active = False
         self._subscription: Subscription[Any] | None = None
+        self._summaries_rewritten = False
 
     @property
     def position(self) -> int:
@@ -57,7 +58,14 @@ class BatchedRunner:
         """Apply everything stored now, batch by batch; returns the position reached.
 
         Far behind a SQLite event store, a forked process prepares the batches
-        (`projections.runner.prepared_feed`); whatever it leaves is applied here."""
+        (`projections.runner.prepared_feed`); whatever it leaves is applied here. First,
+        once per runner, summaries stored before open ends are rewritten (decision 0018)."""
+        if not self._summaries_rewritten:
+            self._summaries_rewritten = True
+            try:
+                self.views.rewrite_older_summaries()
+            except Exception:  # e.g. read-only views: reads answer from the claims meanwhile
+                log.exception("could not rewrite summaries stored before open ends")
         self._catch_up_prepared(on_progress)
         while True:
             notifications = self.ledger.recorder.select_notifications(

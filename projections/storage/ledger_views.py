@@ -33,6 +33,7 @@ from projections.storage.schema import (
 )
 from projections.storage.sql import POSTGRES, SQLITE, PostgresCursor, SqlCursor
 from projections.tuning import Tuning
+from projections.writer.estimate_summary import OLDER_SUMMARIES
 from projections.writer.feed_log import stored_compact_range
 from projections.writer.view_writer import ViewWriter
 
@@ -144,6 +145,25 @@ class BaseLedgerViews:
     def catching_up(self, c: SqlCursor) -> None:
         """Settings for a transaction of a catch-up far behind (none by default)."""
 
+    def rewrite_older_summaries(self) -> int:
+        """Rewrite the metrics' summaries stored before they said their open ends, from
+        the claims as these views hold them (decision 0018); how many. A store with none
+        pays one read. The transaction first stops other runners writing `metrics`
+        (`hold_summaries`), so none lands between what is read and what is written."""
+        with self.sql_transaction() as c:
+            if not c.execute(OLDER_SUMMARIES).fetchall():
+                return 0
+        try:
+            with self.sql_transaction(commit=True) as c:
+                self.hold_summaries(c)
+                return self.writer.rewrite_older_summaries(c)
+        except BaseException:
+            self.writer.forget()  # rolled back: the keeper may hold what was not written
+            raise
+
+    def hold_summaries(self, c: SqlCursor) -> None:
+        raise NotImplementedError
+
     def log_compact_range(self) -> tuple[int, dict[int, StoredNode]]:
         """The Merkle log's size and the stored nodes appends after it read (its compact range),
         in one snapshot."""
@@ -244,6 +264,10 @@ class SQLiteLedgerViews(BaseLedgerViews, SQLiteTrackingRecorder):
     def track(self, c: SqlCursor, tracking: Tracking) -> None:
         self._insert_tracking(SQLiteCursor(c), tracking)  # type: ignore[arg-type]
 
+    def hold_summaries(self, c: SqlCursor) -> None:
+        # A write first takes the write lock: no other writer until this commits.
+        c.execute("UPDATE metrics SET estimate=estimate WHERE 0=1")
+
     def catching_up(self, c: SqlCursor) -> None:
         # Far behind, the connection applying batches keeps a larger page cache: the
         # random-key indexes (claim ids) of a large views file then stay in memory
@@ -290,6 +314,11 @@ class PostgresLedgerViews(BaseLedgerViews, PostgresTrackingRecorder):
                 yield cursor
             finally:
                 cursor.close()
+
+    def hold_summaries(self, c: SqlCursor) -> None:
+        # Conflicts with a batch's UPDATE of `metrics`, which waits until this commits and
+        # then writes its own (newer) summaries over these.
+        c.execute("LOCK TABLE metrics IN SHARE ROW EXCLUSIVE MODE")
 
     def track(self, c: SqlCursor, tracking: Tracking) -> None:
         assert isinstance(c, PostgresCursor)

@@ -22,7 +22,7 @@ from projections.log.canonical import loads
 from projections.storage.sql import SqlCursor
 from projections.writer.claim_state import ClaimState, as_known
 from projections.writer.claims_view import Claims
-from projections.writer.estimate_summary import encode_summary, number, text
+from projections.writer.estimate_summary import OLDER_SUMMARIES, encode_summary, number, text
 from projections.writer.pending_rows import PendingRows
 
 Point = tuple[Decimal | None, Decimal | None, Decimal | None, int]
@@ -38,11 +38,11 @@ class EstimateKeeper:
         self.estimates: OrderedDict[str, IncrementalEstimate] = OrderedDict()
         self.reliabilities: dict[str, Reliability] = {}  # sources asked for, as rated now
         self.cursor: SqlCursor | None = None  # the transaction the estimates' questions go to
+        self.summaries_checked = False  # whether summaries stored before open ends were sought
         self.last_points: dict[str, Point | None] = {}  # each cached metric's timeline end
         self.weights: dict[str, int] = {}  # each cached metric's weight (see above)
         self.cached_weight = 0
         self.pending_estimates: dict[str, IncrementalEstimate] = {}  # touched in this batch
-        self.summaries_checked = False  # whether stored summaries of an older shape were sought
 
     def defined(self, metric: str) -> None:
         """A metric just defined: no claim and no timeline point can precede its
@@ -117,21 +117,21 @@ class EstimateKeeper:
         self.pending_estimates.clear()
         return written
 
-    def rewrite_older_summaries(self, c: SqlCursor) -> None:
-        """Once per process, in its first batch: summaries stored before they said their
-        open ends are written again, so the views equal a rebuild (decision 0018). Done
-        in a batch's transaction, after its tracking record, so no other runner writes
-        meanwhile; a fresh store has none, and pays one query."""
+    def rewrite_older_summaries(self, c: SqlCursor) -> int:
+        """Summaries stored before they said their open ends are written again from the
+        claims (with the batch's, in `finish`), so the views equal a rebuild (decision
+        0018). The caller's transaction keeps other runners from writing meanwhile (a
+        batch's, after its tracking record; or the views' `rewrite_older_summaries`).
+        Once per process: a fresh store has none, and pays one query. How many there were."""
         self.cursor = c
-        older = c.execute(
-            "SELECT id FROM metrics WHERE estimate NOT LIKE ?", ('%"high_open"%',)
-        ).fetchall()
+        older = c.execute(OLDER_SUMMARIES).fetchall()
         for (metric,) in older:
             if metric not in self.pending_estimates:
                 estimate = self.estimate_of(c, metric)
                 self.weigh(metric, estimate)
                 self.pending_estimates[metric] = estimate
         self.summaries_checked = True
+        return len(older)
 
     def estimate_of(self, c: SqlCursor, metric: str) -> IncrementalEstimate:
         """The metric's incremental estimate, loaded from the tables on first use."""

@@ -15,6 +15,9 @@ from domain.estimates import Estimate, Evidence
 from domain.values import decimal_text
 from projections.log.canonical import dumps
 
+# Metrics whose stored summary predates open ends (decision 0018).
+OLDER_SUMMARIES = "SELECT id FROM metrics WHERE estimate NOT LIKE '%\"high_open\"%'"
+
 
 def summary_fields(estimate: Estimate) -> dict[str, Any]:
     """The estimate without its explanation, decimals as strings."""

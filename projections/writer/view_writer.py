@@ -299,6 +299,12 @@ class ViewWriter:
 
         return handle
 
+    def rewrite_older_summaries(self, c: SqlCursor) -> int:
+        """Write again the summaries stored before open ends (decision 0018); how many."""
+        count = self.keeper.rewrite_older_summaries(c)
+        self.finish(c)
+        return count
+
     def forget(self) -> None:
         """Drop pending rows and cached state: after a rollback they may hold what was
         not committed."""

@@ -100,3 +100,14 @@ def test_the_openapi_document_names_the_headers_of_writes_and_aggregate_reads(
     assert set(batch) == {"X-Ledger-Position"}
     for path in ("/v1/sources/{source_id}", "/v1/metrics/{metric_id}", "/v1/claims/{claim_id}"):
         assert "ETag" in paths[path]["get"]["responses"]["200"]["headers"]
+
+
+def test_the_openapi_document_describes_open_ends_and_the_claim_as_said(openapi: dict) -> None:
+    schemas = openapi["components"]["schemas"]
+    estimate = schemas["EstimatePublic"]
+    assert {"low_open", "high_open"} <= set(estimate["required"])
+    assert "not a ceiling" in estimate["properties"]["high_open"]["description"]
+    line = schemas["ExplanationLinePublic"]
+    said = {"value", "qualifier", "value_high", "as_of", "reported_by", "retraction_reason"}
+    assert said <= set(line["required"])
+    assert all(line["properties"][name].get("description") for name in said)

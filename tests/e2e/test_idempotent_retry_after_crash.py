@@ -222,20 +222,26 @@ def test_a_retry_is_answered_at_once_when_the_first_attempts_process_has_ended(
     assert crashed.claims_of(METRIC, value) == [str(claim_id)]
 
 
-@pytest.mark.parametrize("kind", ["source", "metric"])
-def test_a_source_or_metric_retried_after_a_crash_is_answered_not_refused(
+RELATED = {"lesser": "dprk-in-russia/wounded", "greater": "dprk-in-russia/deployed"}
+
+
+@pytest.mark.parametrize("kind", ["source", "metric", "relation"])
+def test_a_source_metric_or_relation_retried_after_a_crash_is_answered_not_refused(
     crashed: Crashed, kind: str
 ) -> None:
     slug, key = unique(kind), unique("crash")
     path, body = {
         "source": ("/v1/sources", {"id": slug, "name": "A desk", "kind": "ngo"}),
         "metric": ("/v1/metrics", {"id": f"e2e/{slug}", "name": "M", "unit": "people"}),
+        "relation": ("/v1/relations", {"id": f"e2e/{slug}", "kind": "at_most", **RELATED}),
     }[kind]
     ledger = crashed.store.ledger
     if kind == "source":
         saved = ledger.register_source(slug, "A desk", "ngo", None, None, ADMIN).position
-    else:
+    elif kind == "metric":
         saved = ledger.define_metric(f"e2e/{slug}", "M", "people", None, ADMIN).position
+    else:
+        saved = ledger.define_relation(f"e2e/{slug}", "at_most", RELATED, None, ADMIN).position
     crashed.leave_pending(f"POST {path}", key, time.time() - ABANDONED_AFTER_SECONDS - 5)
     with crashed.client() as client:
         retried = client.post(path, json=body, headers={"Idempotency-Key": key})
@@ -244,8 +250,9 @@ def test_a_source_or_metric_retried_after_a_crash_is_answered_not_refused(
         assert retried.headers["Idempotent-Replayed"] == "true"
         assert retried.json()["version"] == 1
         # and another body under another key is still a duplicate id
+        changed = {"note": "Another"} if kind == "relation" else {"name": "Another"}
         other = client.post(
-            path, json={**body, "name": "Another"}, headers={"Idempotency-Key": unique("k")}
+            path, json={**body, **changed}, headers={"Idempotency-Key": unique("k")}
         )
         assert is_problem(other, 409)
     assert crashed.position() == saved

@@ -16,8 +16,9 @@ from uuid import UUID
 import orjson
 import pytest
 
-from domain.estimates import METHODS, Estimate, ExplanationLine, with_said
+from domain.estimates import METHODS, Estimate, ExplanationLine
 from domain.event_data import rfc3339
+from domain.explanation import with_said
 from domain.values import Credibility, Reliability
 from projections.reads.queries import BadCursor
 from projections.store import Store

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from api.demo import METRICS, PREFIX, SOURCES, load_demo
+from api.demo import METRICS, PREFIX, RELATIONS, SOURCES, load_demo
 from domain.keys import hash_secret, key_id_of
 from projections.reads.queries import ClaimFilters
 
@@ -237,8 +237,14 @@ def test_export_events_lists_every_event_in_position_order(
     events = jsonl(run_cli("export", "--events").stdout)
     claims = jsonl(run_cli("export").stdout)
 
-    assert [e["position"] for e in events] == list(range(1, len(SOURCES) + len(METRICS) + 14))
-    assert {e["type"] for e in events} == {"Source.Registered", "Metric.Defined", "Claim.Recorded"}
+    seeded = len(SOURCES) + len(METRICS) + len(RELATIONS)
+    assert [e["position"] for e in events] == list(range(1, seeded + 14))
+    assert {e["type"] for e in events} == {
+        "Source.Registered",
+        "Metric.Defined",
+        "Claim.Recorded",
+        "Relation.Defined",
+    }
     recorded = [e for e in events if e["type"] == "Claim.Recorded"]
     assert [e["stream"] for e in recorded] == [c["id"] for c in claims]
     assert all(e["version"] == 1 for e in recorded)

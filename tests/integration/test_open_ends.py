@@ -108,17 +108,29 @@ def test_a_store_whose_summaries_predate_open_ends_answers_them_and_is_brought_u
     assert world.queries.metric(DEPLOYED)["estimate"]["high_open"] is True
     listed = {row["id"]: row["estimate"] for row in world.queries.metrics(None, 10).items}
     assert listed[DEPLOYED]["high_open"] is True and listed[OTHER]["high_open"] is False
-    # when the store is opened again and any event is applied (one of another metric)
+    # when the store is opened again and its runner catches up, with no event to apply
     world.close()
     reopened = store_at.open()
-    other = claim(OTHER, 5, "outlet")
-    reopened.ledger.record_claim(other, ACTOR)
     reopened.runner.catch_up()
     # then every summary is rewritten: the views equal a rebuild again
     assert dump_views(reopened.views) == fresh_rebuild(reopened)
     with reopened.views.sql_transaction() as c:
         summaries = [row[0] for row in c.execute("SELECT estimate FROM metrics").fetchall()]
     assert all('"high_open"' in summary for summary in summaries)
+    assert reopened.views.rewrite_older_summaries() == 0  # nothing left to rewrite
+
+
+def test_the_first_batch_after_a_start_rewrites_older_summaries_too(world: Store) -> None:
+    # given older summaries the runner, already started, did not see at its start
+    record(world, 9000, "ministry", Qualifier.MORE_THAN)
+    world.runner.catch_up()
+    older_summaries(world)
+    world.views.writer.forget()  # as a process that has applied no batch since it started
+    # when a claim of another metric is applied
+    world.ledger.record_claim(claim(OTHER, 5, "outlet"), ACTOR)
+    world.runner.catch_up()
+    # then that batch rewrote them all
+    assert dump_views(world.views) == fresh_rebuild(world)
 
 
 def lines(store: Store, known_at: str | None = None) -> dict[str, object]:

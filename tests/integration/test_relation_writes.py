@@ -57,3 +57,29 @@ def test_concurrent_definitions_in_one_process_never_close_a_cycle(store_at: Sto
     live = store.ledger.live_relations()
     assert sum(accepted) == len(live) == 8
     assert len({(t.as_data()["lesser"], t.as_data()["greater"]) for t in live.values()}) == 1
+
+
+def test_concurrent_definitions_in_two_processes_on_postgres_never_close_a_cycle(
+    store_at: StoreAt,
+) -> None:
+    if store_at.kind == "sqlite":
+        pytest.skip("a SQLite store is served by one process; several need PostgreSQL")
+    first, second = store_at.open(), store_at.open()  # two stores: as two API workers
+    define_metrics(first, A, B)
+
+    def define(number: int) -> bool:
+        store, lesser, greater = (first, A, B) if number % 2 else (second, B, A)
+        try:
+            store.ledger.define_relation(
+                f"net/{number}", "at_most", {"lesser": lesser, "greater": greater}, None, ACTOR
+            )
+        except ValidationFailed:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        accepted = list(pool.map(define, range(16)))
+    live = second.ledger.live_relations()
+    assert live == first.ledger.live_relations()
+    assert sum(accepted) == len(live) == 8
+    assert len({(t.as_data()["lesser"], t.as_data()["greater"]) for t in live.values()}) == 1

@@ -29,7 +29,7 @@ from projections.verify.verification import (
 from tests.support.views import rebuild_in_memory
 
 from .conftest import CLI, StoreAt
-from .verification_support import DEPLOYED, STEPS, Run, new_claim
+from .verification_support import DEPLOYED, PREFIX, STEPS, Run, new_claim
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,10 @@ def test_an_edited_stored_event_fails_verify_naming_it(history: StoreAt, tmp_pat
     assert "does not hash to its sealed leaf" in line
 
 
-@pytest.mark.parametrize("view", ["source reliability", "deleted claim", "merkle node"])
+@pytest.mark.parametrize(
+    "view",
+    ["source reliability", "deleted claim", "merkle node", "relation revived", "relation terms"],
+)
 def test_an_edited_view_row_fails_verify_naming_the_view_and_key(
     history: StoreAt, tmp_path: Path, view: str
 ) -> None:
@@ -125,6 +128,17 @@ def test_an_edited_view_row_fails_verify_naming_the_view_and_key(
             ).fetchone()[0]
             db.execute(sql(history, "DELETE FROM claims WHERE id=?"), (claim,))
             expected = f"view claims, key id={claim!r}: missing from the stored view"
+        elif view == "relation revived":
+            slug = PREFIX + "missing-at-most-casualties"
+            db.execute(sql(history, "UPDATE relations SET removed=0 WHERE id=?"), (slug,))
+            expected = f"view relations, key id={slug!r}: removed is 0, the events imply 1"
+        elif view == "relation terms":
+            slug = PREFIX + "casualties-sum"
+            db.execute(
+                sql(history, "DELETE FROM relation_metrics WHERE relation=? AND version=2"),
+                (slug,),
+            )
+            expected = f"view relation_metrics, key metric='{PREFIX}captured', relation={slug!r}"
         else:
             db.execute(
                 sql(history, "UPDATE merkle_nodes SET hash=? WHERE level=3 AND start=8"),

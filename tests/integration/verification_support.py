@@ -109,6 +109,30 @@ def step_retractions_and_keys(store: Store) -> None:
     ledger.define_metric(PREFIX + "missing", "Missing in action", "people", None, ACTOR)
 
 
+def step_relations(store: Store) -> None:
+    """A relation defined, the seed's sum updated to take it in, and the relation removed."""
+    ledger = store.ledger
+    casualties, missing = PREFIX + "casualties", PREFIX + "missing"
+    ledger.define_relation(
+        PREFIX + "missing-at-most-casualties",
+        "at_most",
+        {"lesser": missing, "greater": casualties},
+        "«missing» are casualties too",
+        ACTOR,
+    )
+    parts = [PREFIX + p for p in ("killed", "wounded", "captured", "missing")]
+    ledger.update_relation(
+        PREFIX + "casualties-sum",
+        "sum",
+        {"total": casualties, "parts": parts, "exhaustive": True},
+        None,
+        None,
+        ACTOR,
+        "missing counted now",
+    )
+    ledger.remove_relation(PREFIX + "missing-at-most-casualties", None, ACTOR, "in the sum now")
+
+
 def step_seed(store: Store) -> None:
     """The §7 seed."""
     load_demo(store.ledger)
@@ -119,6 +143,7 @@ STEPS: list[Step] = [
     step_sources_and_claims,
     step_corrections_and_grades,
     step_retractions_and_keys,
+    step_relations,
 ]
 
 

@@ -72,7 +72,7 @@ def test_a_retracted_claim_is_dropped_and_explained_as_retracted():
     assert (line.status, line.weight, line.reason) == (
         LineStatus.RETRACTED,
         None,
-        "retracted",
+        "retracted by its source",
     )
 
 

@@ -17,8 +17,8 @@ from domain.estimates import (
     LineStatus,
     most_reliable_latest,
     weighted_median,
-    with_said,
 )
+from domain.explanation import with_said
 from domain.values import OPEN_ABOVE, ClaimStatus, Qualifier
 from tests.builders import known
 from tests.unit.test_estimate_properties import claim_lists, ratings_maps

@@ -87,11 +87,11 @@ def test_a_relation_that_breaks_a_rule_is_refused(
     assert app.live_relations() == {}
 
 
-def test_a_bad_id_or_note_is_refused() -> None:
+def test_a_bad_id_note_and_terms_are_refused_together() -> None:
     app = ledger()
     with pytest.raises(ValidationFailed) as refused:
-        app.define_relation("W R", "at_most", at_most("w/a", "w/b"), "n" * 10_001, ACTOR)
-    assert fields_of(refused.value) == ["id", "note"]
+        app.define_relation("W R", "at_most", {"lesser": "w/a"}, "n" * 10_001, ACTOR)
+    assert fields_of(refused.value) == ["id", "note", "greater"]
 
 
 def test_a_cycle_through_a_chain_of_relations_is_refused() -> None:

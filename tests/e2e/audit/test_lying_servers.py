@@ -301,6 +301,25 @@ def test_verify_url_refuses_a_served_estimate_the_events_do_not_imply(
     assert "view metrics, key id='dprk-in-russia/killed': served estimate" in line
 
 
+def test_verify_url_refuses_a_served_estimate_that_hides_its_open_top(
+    server: LedgerServer, lying_server: Callable[..., LyingServer], tmp_path: Path
+) -> None:
+    # "more than 10,000" served as if 10000 were a ceiling
+    def rewrite(path: str, params: dict[str, str], body: Any) -> Any:
+        if path == "/v1/metrics":
+            for item in body["items"]:
+                if item["id"] == "dprk-in-russia/deployed":
+                    assert item["estimate"]["high_open"] is True
+                    item["estimate"]["high_open"] = False
+        return body
+
+    liar = lying_server(rewrite=rewrite)
+
+    line = verify_url(liar.url, server.admin_key, tmp_path / "state.json").failure_line()
+
+    assert "view metrics, key id='dprk-in-russia/deployed': served estimate" in line
+
+
 def test_verify_url_refuses_a_forged_inclusion_proof(
     server: LedgerServer, lying_server: Callable[..., LyingServer], tmp_path: Path
 ) -> None:
