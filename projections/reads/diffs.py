@@ -68,7 +68,7 @@ CANDIDATES = (
     "SELECT position, claim, CAST(NULL AS TEXT) AS source,"
     f" CASE WHEN claim IN ({OWN_CLAIMS}) THEN 0 ELSE 1 END AS input"
     " FROM claim_versions WHERE position>? AND position<=?"
-    f" AND (claim IN ({OWN_CLAIMS}) OR claim IN ({{inputs}} WHERE v.metric=?))"
+    f" AND claim IN ({OWN_CLAIMS} UNION {{inputs}} WHERE v.metric=?)"
     " UNION ALL"
     " SELECT position, CAST(NULL AS TEXT) AS claim, source, 0 AS input FROM source_ratings"
     " WHERE position>? AND position<=? AND source IN ({origins})"
