@@ -2,11 +2,12 @@
 
 The two ends are prefixes of the log: the events at or before a position (a time end
 is the last position recorded by then). Between them, the events that can move the
-metric's default estimate are its claims' events and the ratings of sources that are
-origins of its claims, in position order. Each one's effect is measured by computing
-the estimate as of its position and as of the candidate before it (the views keep
-every claim version and rating with its position, so that is a query, never a replay),
-so the effects add up to the change between the ends. A page holds at most `limit`
+metric's default estimate (candidates) are its claims' events, the events of the claims
+they were computed from, and the ratings of their origins, in position order. Each
+one's effect is the estimate as of its position less the estimate as of the candidate
+before it (the views keep every claim version and rating with its position, so that is
+a query, never a replay; `diff_steps` moves it from one to the next), so the effects
+add up to the change between the ends. A page holds at most `limit`
 candidates; its cursor carries both ends and the last position given, so every page
 answers between the same two ends however many events arrive meanwhile.
 """
