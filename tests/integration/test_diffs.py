@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
 from domain.diffs import Effect, Figures, effect, total
-from domain.errors import MetricNotFound, ValidationFailed
+from domain.errors import InvalidTransition, MetricNotFound, ValidationFailed
 from domain.event_data import rfc3339
+from domain.ledger import Ledger
 from domain.values import Qualifier, Reliability
 from projections.log.merkle import verify_consistency
 from projections.reads.audit_log import MerkleLog
@@ -246,3 +250,65 @@ def test_bad_ends_and_cursors_are_refused(small_world: Store) -> None:
     with pytest.raises(BadCursor):
         diffs.page(KILLED, None, None, 1, cursor[:-3] + "xyz")
     assert diffs.page(KILLED, EndAsked(position=0), None, 1, cursor).changes
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_random_history_steps_as_it_reads_afresh(small_world: Store, seed: int) -> None:
+    """Recordings, corrections (value, date, attribution), retractions, reinstatements,
+    assessments and ratings in a seeded random order: every step equals the estimate
+    read afresh, and the effects add up."""
+    rng = random.Random(seed)
+    ledger = small_world.ledger
+    sources = ["outlet-a", "outlet-b", "ministry", "agency"]
+    claims: list[UUID] = []
+    for _ in range(60):
+        action = rng.choice(["record", "record", "correct", "retract", "assess", "rate"])
+        if action == "record" or not claims:
+            fields = claim(
+                KILLED,
+                rng.choice([100, 300, 1000, 2500]),
+                rng.choice(sources),
+                *rng.sample(sources, rng.randint(0, 1)),
+                qualifier=rng.choice([Qualifier.EXACT, Qualifier.AT_LEAST, Qualifier.AT_MOST]),
+                as_of=date(2025, 1, rng.randint(1, 20)),
+            )
+            claims.append(ledger.record_claim(fields, ACTOR).aggregate.id)
+        elif action == "rate":
+            grade = rng.choice([Reliability.A, Reliability.C, Reliability.E, Reliability.F])
+            ledger.rate_source(rng.choice(sources), grade, None, None, ACTOR)
+        else:
+            with contextlib.suppress(InvalidTransition):  # a change that changes nothing
+                change_claim(ledger, rng, rng.choice(claims), action, sources)
+    small_world.runner.catch_up()
+    log = MerkleLog(small_world.views, small_world.queries.read_transaction)
+    stepped = MetricDiffs(small_world.queries, log)
+    afresh = MetricDiffs(small_world.queries, log, stepped=False)
+    last = ledger.max_position()
+    for start in (0, last // 3, last // 2):
+        one = stepped.page(KILLED, EndAsked(position=start), EndAsked(position=last), 1000)
+        other = afresh.page(KILLED, EndAsked(position=start), EndAsked(position=last), 1000)
+        assert one.changes == other.changes
+        assert one.unchanged_events == other.unchanged_events
+        assert total(c.effect for c in one.changes) == effect(one.estimate_from, one.estimate_to)
+
+
+def change_claim(
+    ledger: Ledger, rng: random.Random, target: UUID, action: str, sources: list[str]
+) -> None:
+    state = ledger.get_claim(target)
+    if action == "correct":
+        changes: dict[str, object] = rng.choice(
+            [
+                {"value": Decimal(rng.choice([200, 700, 5000]))},
+                {"as_of": date(2025, 1, rng.randint(1, 20))},
+                {"attributed_to": rng.sample(sources, 1)},
+            ]
+        )
+        ledger.correct_claim(target, changes, "fix", None, ACTOR)
+    elif action == "retract":
+        if state.status == "retracted":
+            ledger.reinstate_claim(target, "back", None, ACTOR)
+        else:
+            ledger.retract_claim(target, "gone", None, ACTOR)
+    else:
+        ledger.assess_claim(target, rng.randint(1, 6), None, None, ACTOR)
