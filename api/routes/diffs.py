@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import Reader, ServicesDep
-from api.responses import (
+from api.diff_responses import (
     CheckChangePublic,
     DiffChangePublic,
     DiffChecksPublic,
