@@ -8,14 +8,11 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from api.related_responses import CheckPublic, DerivedPublic, FigurePublic, InputFigurePublic
 from api.responses import (
-    CheckPublic,
     ClaimPublic,
-    DerivedPublic,
     EstimatePublic,
     ExplanationLinePublic,
-    FigurePublic,
-    InputFigurePublic,
     MetricPublic,
     SourcePublic,
 )

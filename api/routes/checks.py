@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import Reader, ServicesDep
 from api.presenters import check_public, json_response
-from api.responses import ChecksPagePublic
+from api.related_responses import ChecksPagePublic
 from api.times import parse_known_at
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])

@@ -56,3 +56,18 @@ def test_after_the_first_statement_the_sum_could_not_be_evaluated(
     missing = client.get("/v1/metrics/moskva/missing/estimate", params={"known_at": first})
     assert missing.json()["best"] == 0
     assert client.get("/v1/metrics/moskva/missing/estimate").json()["best"] == 27
+
+
+def test_the_diff_between_the_statements_explains_how_it_got_there(
+    client: httpx.Client, moments: list[str]
+) -> None:
+    first, second = moments
+    answer = client.get("/v1/metrics/moskva/missing/diff", params={"from": first, "to": second})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["estimate"]["from"]["best"], body["estimate"]["to"]["best"]) == (0, 27)
+    (change,) = body["changes"]
+    assert (change["type"], change["reason"]) == ("Claim.Recorded", "claim recorded")
+    assert change["effect"] == {"best": 27, "low": 27, "high": 27}
+    changed = {c["relation"]: (c["from"], c["to"]) for c in body["checks"]["changed"]}
+    assert changed == {SUM: ("not_evaluable", "inconsistent")}
