@@ -1,5 +1,5 @@
-"""Response bodies of the diff route (`<Noun>Public`), beside `api/responses.py` (which
-holds every other's) so that neither outgrows a file."""
+"""Response bodies of the diff route (`<Noun>Public`), in a file of their own as the
+derived figures' and checks' are (`api/related_responses.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.responses import CheckStatusText, Number
+from api.json_numbers import Number
+from api.related_responses import CheckStatusText
 
 
 class FiguresPublic(BaseModel):

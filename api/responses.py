@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from api.json_numbers import Number
-from api.related_responses import CheckPublic, CheckStatusText, DerivedPublic
+from api.related_responses import CheckPublic, DerivedPublic
 from domain.values import ClaimStatus, Qualifier, Reliability, Role, SourceKind
 
 
