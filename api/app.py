@@ -11,7 +11,18 @@ from fastapi import FastAPI
 
 from api.openapi import document_problems
 from api.problems import BodyLimit, install_problem_handlers
-from api.routes import audit, claims, health, integrity, keys, metrics, relations, sources
+from api.routes import (
+    audit,
+    checks,
+    claims,
+    diffs,
+    health,
+    integrity,
+    keys,
+    metrics,
+    relations,
+    sources,
+)
 from api.services import Services, open_services
 from api.settings import Settings
 from api.write_readiness import WriteReadiness
@@ -88,7 +99,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for module in (sources, metrics, claims, relations, keys, audit, integrity, health):
+    routers = (sources, diffs, metrics, claims, relations, checks, keys, audit, integrity, health)
+    for module in routers:
         app.include_router(module.router)
     document_problems(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

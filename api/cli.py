@@ -1,4 +1,4 @@
-"""The `claimledger` command line: serve, worker, keys, estimate, rebuild, import, export."""
+"""The `claimledger` command line: serve, worker, keys, estimate, diff, rebuild, import, export."""
 
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ from rich.table import Table
 from api import claim_files
 from api.claim_files import write_claims, write_events
 from api.demo import load_demo
+from api.diff_printout import print_diff
 from api.estimate_printout import print_estimate
 from api.integrity_commands import after_verify, rebuild_views
 from api.remote_verify import VerifyFailed, verify_remote
 from api.services import Services, open_services
 from api.settings import Settings
-from api.times import parse_known_at, parse_valid_at
+from api.times import parse_end, parse_known_at, parse_valid_at
 from domain.errors import DomainError
 from domain.estimates import METHODS
 from domain.values import Role
 from projections.log.signing import verify_head
+from projections.reads.diffs import MetricDiffs
 from projections.store import StoreUnavailable
 from projections.verify import Divergence, verify_store
 
@@ -241,6 +243,27 @@ def estimate(
     with opened() as services:
         queries = services.store.queries
         print_estimate(console, queries, metric, method, cut_off, valid, lines, every_line)
+
+
+@app.command()
+def diff(
+    metric: Annotated[str, typer.Argument(help="Metric id, e.g. dprk-in-russia/casualty-rate.")],
+    from_: Annotated[str, typer.Option("--from", help="RFC 3339 time, date or @position.")],
+    to: Annotated[
+        str | None, typer.Option(help="RFC 3339 time, date or @position; default now.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 100,
+    every_page: Annotated[bool, typer.Option("--all", help="Print every page.")] = False,
+) -> None:
+    """Print how a metric's estimate moved between two moments, event by event."""
+    try:
+        start, end = parse_end(from_, "from"), parse_end(to, "to")
+    except Exception as error:
+        raise CliError(str(error)) from None
+    assert start is not None  # --from is required
+    with opened() as services:
+        diffs = MetricDiffs(services.store.queries, services.log)
+        print_diff(console, diffs, metric, start, end, limit, every_page)
 
 
 @app.command()

@@ -38,6 +38,13 @@ def print_estimate(
         f"low {fmt(e.low)}{low_open}  best [bold]{fmt(e.best)}[/]  high {fmt(e.high)}{high_open}  "
         f"included {e.included}/{e.considered}  evidence {e.evidence.value}"
     )
+    for d in answer.related.derived:
+        console.print(
+            f"derived through {d.relation}: low {fmt(d.low)}  best {fmt(d.best)}  "
+            f"high {fmt(d.high)}  {d.status.value}"
+        )
+    for c in answer.related.checks:
+        console.print(f"check {c.relation} ({c.kind}): {c.status.value}: {c.message}")
     shown = print_lines(console, e.explanation)
     cursor = answer.next_cursor
     while cursor is not None and every_line:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from api.related_responses import CheckPublic, DerivedPublic, FigurePublic, InputFigurePublic
 from api.responses import (
     ClaimPublic,
     EstimatePublic,
@@ -15,6 +16,7 @@ from api.responses import (
     MetricPublic,
     SourcePublic,
 )
+from domain.related import DerivedFigure, Related, RelationCheck, Shown
 from projections.reads.pages import Row
 from projections.reads.queries import EstimateAnswer
 
@@ -87,6 +89,7 @@ def estimate_public(answer: EstimateAnswer, explain: bool = False) -> EstimatePu
         evidence=e.evidence.value,
         explanation=explanation,
         next_cursor=answer.next_cursor if explain else None,
+        **related_public(answer.related),
     )
 
 
@@ -108,6 +111,7 @@ def metric_public(row: Row, position: int) -> MetricPublic:
         included=summary["included"],
         independent_origins=summary["independent_origins"],
         evidence=summary["evidence"],
+        **related_public(row.get("related", Related())),
     )
     return MetricPublic(
         id=row["id"],
@@ -117,3 +121,40 @@ def metric_public(row: Row, position: int) -> MetricPublic:
         version=row["version"],
         estimate=estimate,
     )
+
+
+def related_public(related: Related) -> dict[str, Any]:
+    """An estimate answer's `derived` and `checks`."""
+    return {
+        "derived": [derived_public(d) for d in related.derived],
+        "checks": [check_public(c) for c in related.checks],
+    }
+
+
+def derived_public(d: DerivedFigure) -> DerivedPublic:
+    inputs = [
+        InputFigurePublic(metric=i.metric, best=i.best, low=i.low, high=i.high) for i in d.inputs
+    ]
+    return DerivedPublic(
+        relation=d.relation,
+        status=d.status.value,
+        best=d.best,
+        low=d.low,
+        high=d.high,
+        message=d.message,
+        **{"from": inputs},
+    )
+
+
+def check_public(c: RelationCheck) -> CheckPublic:
+    return CheckPublic(
+        relation=c.relation,
+        kind=c.kind,  # type: ignore[arg-type]  # a RelationKind value
+        status=c.status.value,
+        metrics={m.metric: figure_public(m) for m in c.metrics},
+        message=c.message,
+    )
+
+
+def figure_public(m: Shown) -> FigurePublic:
+    return FigurePublic(best=m.best, low=m.low, high=m.high)

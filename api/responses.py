@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
     BaseModel,
     Field,
-    PlainSerializer,
     SerializerFunctionWrapHandler,
     model_serializer,
 )
 
+from api.json_numbers import Number
+from api.related_responses import CheckPublic, DerivedPublic
 from domain.values import ClaimStatus, Qualifier, Reliability, Role, SourceKind
-
-
-def as_json_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-Number = Annotated[
-    Decimal, PlainSerializer(as_json_number, return_type=int | float, when_used="json")
-]
 
 
 class SourcePublic(BaseModel):
@@ -92,6 +83,14 @@ class EstimatePublic(BaseModel):
         default=None,
         description="With explain=true: pass as `cursor` for the explanation's next page; "
         "null on its last page (and without explain).",
+    )
+    derived: list[DerivedPublic] = Field(
+        default_factory=list,
+        description="The metric as each live relation touching it computes it from the others' "
+        "estimates as known at the same known_at and valid_at; it never moves the estimate.",
+    )
+    checks: list[CheckPublic] = Field(
+        default_factory=list, description="Each live relation touching the metric, checked."
     )
 
 

@@ -1,4 +1,4 @@
-"""Parsing `known_at`: any RFC 3339 time, or a bare date meaning 00:00:00Z."""
+"""Parsing `known_at` (an RFC 3339 time, or a date meaning 00:00:00Z) and a diff's ends."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from api.problems import ApiProblem
 from domain.event_data import rfc3339
+from projections.reads.diffs import EndAsked
 
 # RFC 3339 §5.6 date-time (with `T` or a space between date and time, `Z` or an offset),
 # or a bare full-date. Python's fromisoformat alone also takes `20250101` and `2025-W01-1`.
@@ -77,3 +78,34 @@ def parse_valid_at(text: str | None) -> date | None:
 
 def now_text() -> str:
     return rfc3339(datetime.now(UTC))
+
+
+POSITION_END = re.compile(r"@[0-9]{1,19}")
+LAST_POSITION = 2**63 - 1
+
+
+def parse_end(text: str | None, field: str) -> EndAsked | None:
+    """One end of a diff: `@position`, or a time or date as `known_at` takes it."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        if not POSITION_END.fullmatch(text) or int(text[1:]) > LAST_POSITION:
+            raise ApiProblem(
+                422,
+                "validation",
+                "Validation failed",
+                f"{field} {text[:100]!r} is not a position",
+                errors=[{"field": field, "message": "@ must be followed by a position (digits)"}],
+            )
+        return EndAsked(position=int(text[1:]))
+    try:
+        return EndAsked(known_at=parse_known_at(text))
+    except ApiProblem as problem:
+        message = problem.errors[0]["message"] if problem.errors else "not a time"
+        raise ApiProblem(
+            422,
+            "validation",
+            "Validation failed",
+            f"{field} {text[:100]!r} is not an RFC 3339 time, a date or @position",
+            errors=[{"field": field, "message": message}],
+        ) from None

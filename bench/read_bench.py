@@ -11,7 +11,10 @@ drives, in this order: /healthz at 32 and 4 clients, the estimate at 32 and 4 (e
 request the next metric, so all 1,000 are read), the estimate `?known_at=` the time the
 store was half recorded (each metric then held about 50 of its 100 claims), at 32 and 4,
 and at 4 with a different moment in every request (nothing the server remembers from
-one request helps the next).
+one request helps the next). Then, with three relations defined on the run's copy
+(`RELATED` is tied by all three), the estimate of `RELATED` and of `UNRELATED` (tied by
+none, the same number of claims) at 4 clients: what the derived figures and checks cost
+a plain estimate GET.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ Say = Callable[[str], None]
 CLAIMS = 100_000
 MANY, FEW = 32, 4
 KNOWN_AT: dict[str, str] = {}  # set per run: the time the store was half recorded
+RELATED, UNRELATED = "bench/m00000", "bench/m00010"
+# Three relations tying RELATED (§9), none of them UNRELATED; no metric rests on itself.
+RELATIONS: list[dict[str, Any]] = [
+    {"id": "bench/r-sum", "kind": "sum", "total": RELATED, "parts": ["bench/m00001"]},
+    {"id": "bench/r-order", "kind": "at_most", "lesser": "bench/m00003", "greater": RELATED},
+    {"id": "bench/r-whole", "kind": "sum", "total": "bench/m00004", "parts": [RELATED]},
+]
 
 
 def estimate_send(known_at: bool = False, distinct: bool = False) -> Send:
@@ -67,7 +77,21 @@ PHASES: list[tuple[str, Callable[[], Phase]]] = [
         "known_at_distinct@4",
         lambda: Phase("known_at_distinct@4", estimate_send(known_at=True, distinct=True), FEW),
     ),
+    ("unrelated@4", lambda: Phase("unrelated@4", get(f"/v1/metrics/{UNRELATED}/estimate"), FEW)),
+    ("related@4", lambda: Phase("related@4", get(f"/v1/metrics/{RELATED}/estimate"), FEW)),
 ]
+
+
+def define_relations(server: Server, admin: dict[str, str]) -> int:
+    """The three relations of `RELATIONS`; how many derived figures RELATED then shows."""
+    with httpx.Client(base_url=server.base_url, headers=admin, trust_env=False) as client:
+        for body in RELATIONS:
+            answer = client.post("/v1/relations", json=body)
+            if answer.status_code != 201:
+                raise RuntimeError(f"defining a relation: {answer.status_code} {answer.text}")
+        server.wait_caught_up()
+        shown = client.get(f"/v1/metrics/{RELATED}/estimate").json()
+        return len(shown["derived"])
 
 
 @contextmanager
@@ -116,10 +140,12 @@ def run_reads(
                 headers = {"Authorization": f"Bearer {issue_contributor_key(server, admin)}"}
                 server.wait_caught_up()
                 KNOWN_AT["value"] = half_recorded_at(server, headers, events)
+                derived = define_relations(server, admin)
                 run: dict[str, Any] = {
                     "known_at": KNOWN_AT["value"],
                     "claims_per_metric_now": claims_read(server, headers, None),
                     "claims_per_metric_known_at": claims_read(server, headers, KNOWN_AT["value"]),
+                    "derived_figures_related": derived,
                     "server_start_s": server.started_in,
                     "phases": {},
                 }

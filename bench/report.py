@@ -224,7 +224,8 @@ def ingest_floor_rows(runs: list[Run], raw: str) -> list[Row]:
 
 
 def read_rows(reads: dict[str, Any]) -> list[Row]:
-    """The estimate over 100,000 claims in 1,000 metrics, beside /healthz, same server."""
+    """The estimate over 100,000 claims in 1,000 metrics, beside /healthz, same server; a
+    metric with relations beside one without."""
     runs = reads["runs"]
     n = f"{reads['claims']:,} claims"
     rows = []
@@ -238,9 +239,12 @@ def read_rows(reads: dict[str, Any]) -> list[Row]:
             "GET estimate, a new known_at each request, 4 clients",
             "healthz@4",
         ),
+        ("related@4", "GET estimate, a metric with 3 relations, 4 clients", "unrelated@4"),
     ):
         clients = base.split("@")[1]
         base_label = f"GET /healthz, {clients} clients"
+        if base == "unrelated@4":  # the same store's metric with no relation, same claims
+            base_label = "GET estimate, a metric with none, 4 clients"
         rows.append(
             row(label, "req/s", runs, phase(subject, "rate"), base_label, phase(base, "rate"))
         )

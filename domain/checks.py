@@ -161,13 +161,32 @@ def checked_metric(terms: Terms) -> str:
 
 
 def check(terms: Terms, figures: Mapping[str, Figure], unit_of: Callable[[str], str]) -> Check:
-    """The relation's status given every metric's estimate (§9 Checks)."""
+    """The relation's status given every metric's estimate (§9 Checks): checked through
+    each of its metrics in turn (its checked metric first), the worst status found, so a
+    derived figure that misses its metric's reported range always shows in the check."""
     missing = [m for m in terms.metrics if m not in figures]
     if missing:
         return Check(CheckStatus.NOT_EVALUABLE, f"no estimate for {', '.join(missing)}")
-    target = checked_metric(terms)
+    first = checked_metric(terms)
+    order = [first, *(m for m in terms.metrics if m != first)]
+    results = [check_through(terms, m, figures, unit_of(m)) for m in order]
+    return max(results, key=lambda r: SEVERITY[r.status])  # max keeps the first of a tie
+
+
+# How bad a status is: the check of a relation is its worst status through any metric.
+SEVERITY = {
+    CheckStatus.NOT_EVALUABLE: 0,
+    CheckStatus.CONSISTENT: 1,
+    CheckStatus.TENSION: 2,
+    CheckStatus.INCONSISTENT: 3,
+}
+
+
+def check_through(terms: Terms, target: str, figures: Mapping[str, Figure], unit: str) -> Check:
+    """`target`'s reported estimate against what the other metrics imply for it; every
+    metric of the relation must have a figure."""
     inputs = [m for m in terms.metrics if m != target]
-    quantum = quantum_of(unit_of(target))
+    quantum = quantum_of(unit)
     try:
         from_ranges = outward(
             implied(terms, target, {m: figures[m].range for m in inputs}), quantum
@@ -176,7 +195,7 @@ def check(terms: Terms, figures: Mapping[str, Figure], unit_of: Callable[[str], 
             implied(terms, target, {m: figures[m].best_range for m in inputs}), quantum
         )
     except NotEvaluable as error:
-        return Check(CheckStatus.NOT_EVALUABLE, str(error))
+        return Check(CheckStatus.NOT_EVALUABLE, f"{target}: {error}")
     reported = figures[target]
     if not from_ranges.meets(reported.range):
         return Check(

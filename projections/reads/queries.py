@@ -11,6 +11,8 @@ from typing import Any
 
 from domain.errors import ClaimNotFound, MetricNotFound, NotFound, SourceNotFound
 from domain.estimates import DEFAULT_METHOD, Estimate
+from domain.related import NOTHING, Related
+from projections.reads.check_queries import CheckQueries
 from projections.reads.estimate_pages import (
     BadCursor,
     MetricClaims,
@@ -20,6 +22,7 @@ from projections.reads.estimate_pages import (
 )
 from projections.reads.pages import Page, Row, decode_cursor, page
 from projections.reads.positions_at import PositionsAt, tracked_position
+from projections.reads.related_reads import FiguresAt, related_at
 from projections.reads.relation_queries import RelationQueries
 from projections.storage.ledger_views import BaseLedgerViews
 from projections.storage.sqlite_reads import own_sqlite_reads
@@ -29,6 +32,7 @@ from projections.writer.estimate_summary import (
     has_open_ends,
     summary_fields,
 )
+from projections.writer.related_summary import decode_related
 
 
 class NotKnownYet(NotFound):
@@ -50,6 +54,7 @@ class EstimateAnswer:
     position: int
     estimate: Estimate
     next_cursor: str | None = None  # of the explanation's next page
+    related: Related = NOTHING  # derived figures and checks (§9)
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,9 @@ class ClaimFilters:
     status: str | None = None
 
 
-class LedgerQueries(RelationQueries):
+class LedgerQueries(RelationQueries, CheckQueries):
     """Answers from the view tables, each in one read transaction (the relations'
-    from `RelationQueries`)."""
+    from `RelationQueries`, the checks' from `CheckQueries`)."""
 
     def __init__(self, views: BaseLedgerViews) -> None:
         self.views = views
@@ -87,6 +92,10 @@ class LedgerQueries(RelationQueries):
             return
         with self.views.sql_transaction() as c:
             yield c
+
+    def position_at(self, c: Any, known_at: str) -> int:
+        """The last position recorded at or before `known_at`, in the read `c`."""
+        return self._positions_at.position_at(c, known_at)
 
     def close(self) -> None:
         """Close this object's own connections (the views close theirs)."""
@@ -194,8 +203,9 @@ class LedgerQueries(RelationQueries):
     def current_estimate(self, metric: str) -> EstimateAnswer:
         """The default method's estimate now, without explanation: the summary the
         projection keeps in `metrics` (decision 0006; held equal to `estimate` by the
-        tests), so one row instead of every claim of the metric; from the claims when
-        the stored summary predates open ends (decision 0018)."""
+        tests) with its derived figures and checks from `related_figures`, so one row
+        instead of every claim of the metric and of the metrics related to it; from the
+        claims when the stored summary predates open ends (decision 0018)."""
         stored = self.stored_estimate(metric)
         return stored if stored is not None else self.estimate(metric)
 
@@ -203,14 +213,15 @@ class LedgerQueries(RelationQueries):
         """The stored summary alone (one indexed row, cheap enough for the event loop);
         None when it predates open ends and the claims must answer."""
         with self.read_transaction() as c:
-            row = c.execute("SELECT unit, estimate FROM metrics WHERE id=?", (metric,)).fetchone()
+            row = c.execute(CURRENT_ESTIMATE, (metric,)).fetchone()
             if row is None:
                 raise MetricNotFound(metric)
             if not has_open_ends(decode_fields(row[1])):
                 return None
             position = tracked_position(c)
         estimate = decode_summary(row[1])
-        return EstimateAnswer(metric, row[0], None, None, position, estimate)
+        related = NOTHING if row[2] is None else decode_related(row[2])
+        return EstimateAnswer(metric, row[0], None, None, position, estimate, None, related)
 
     def _metric_row(self, c: Any, row: Any) -> Row:
         """A metric's row with its stored summary; one stored before summaries said their
@@ -231,7 +242,10 @@ class LedgerQueries(RelationQueries):
         lines: int = 0,
         cursor: str | None = None,
         upto: int | None = None,
+        figures: FiguresAt | None = None,
     ) -> EstimateAnswer:
+        """The estimate as known then; `figures` may carry other metrics' estimates already
+        read at the same moment (a snapshot's page shares them)."""
         row = c.execute("SELECT unit, recorded_at FROM metrics WHERE id=?", (metric,)).fetchone()
         if row is None:
             raise MetricNotFound(metric)
@@ -244,7 +258,12 @@ class LedgerQueries(RelationQueries):
             position = self._positions_at.position_at(c, known_at) if upto is None else upto
         claims = MetricClaims(c, self.views.dialect, metric, known_at, upto)
         estimate, next_cursor = estimate_page(claims, method, valid_at, lines, cursor)
-        return EstimateAnswer(metric, unit, known_at, valid_at, position, estimate, next_cursor)
+        if figures is None:
+            figures = FiguresAt(c, self.views.dialect, known_at, upto, valid_at, method)
+        related = related_at(figures, metric, estimate)
+        return EstimateAnswer(
+            metric, unit, known_at, valid_at, position, estimate, next_cursor, related
+        )
 
     def timeline(self, metric: str, cursor: str | None = None, limit: int = 1000) -> Page:
         """The metric's timeline points in position order, a page at a time."""
@@ -283,8 +302,10 @@ class LedgerQueries(RelationQueries):
                     (moment, upto, after, limit + 1),
                 ).fetchall()
             ]
+            figures = FiguresAt(c, self.views.dialect, moment, upto)
             answers = [
-                self._estimate(c, s, DEFAULT_METHOD, moment, None, upto=upto) for s in slugs[:limit]
+                self._estimate(c, s, DEFAULT_METHOD, moment, None, upto=upto, figures=figures)
+                for s in slugs[:limit]
             ]
         more = len(slugs) > limit
         next_cursor = encode_snapshot_cursor(moment, upto, slugs[limit - 1]) if more else None
@@ -342,10 +363,19 @@ SOURCE_SELECT = (
     "(SELECT COUNT(*) FROM claims c WHERE c.reported_by = s.id OR c.origin = s.id) AS claims "
     "FROM sources s"
 )
-METRIC_SELECT = "SELECT id, name, unit, description, version, estimate FROM metrics"
+METRIC_SELECT = (
+    "SELECT id, name, unit, description, version, estimate, r.figures AS related "
+    "FROM metrics LEFT JOIN related_figures r ON r.metric = metrics.id"
+)
+CURRENT_ESTIMATE = (
+    "SELECT m.unit, m.estimate, r.figures FROM metrics m "
+    "LEFT JOIN related_figures r ON r.metric = m.id WHERE m.id=?"
+)
 
 
 def metric_row(row: Any) -> Row:
     result = dict(row)
     result["estimate"] = decode_fields(result["estimate"])
+    related = result.pop("related")
+    result["related"] = NOTHING if related is None else decode_related(related)
     return result

@@ -29,6 +29,8 @@ VIEW_TABLES = (
     "relations",
     "relation_versions",
     "relation_metrics",
+    "relation_checks",
+    "related_figures",
 )
 
 # The key of each view's rows: how a divergence names "the first bad row".
@@ -45,6 +47,8 @@ KEY_COLUMNS = {
     "relations": ("id",),
     "relation_versions": ("relation", "version"),
     "relation_metrics": ("metric", "relation", "version"),
+    "relation_checks": ("relation",),
+    "related_figures": ("metric",),
 }
 
 CREATE_STATEMENTS = [
@@ -116,6 +120,14 @@ CREATE_STATEMENTS = [
     "CREATE TABLE IF NOT EXISTS relation_metrics ("
     "metric TEXT NOT NULL, relation TEXT NOT NULL, version INTEGER NOT NULL, "
     "PRIMARY KEY (metric, relation, version))",
+    # Each live relation's check now (§9), kept at the end of every batch that changes the
+    # relation or an estimate it ties; `metrics` is canonical JSON of the figures it read.
+    "CREATE TABLE IF NOT EXISTS relation_checks ("
+    "relation TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, "
+    "metrics TEXT NOT NULL, message TEXT NOT NULL)",
+    # A metric's derived figures and checks now, as its estimate answers show them: one row
+    # read beside `metrics.estimate`, only for metrics a live relation ties.
+    "CREATE TABLE IF NOT EXISTS related_figures (metric TEXT PRIMARY KEY, figures TEXT NOT NULL)",
 ]
 
 # Indexes only the API's queries use; the view writer's own reads use the keys and

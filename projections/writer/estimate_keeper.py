@@ -101,8 +101,9 @@ class EstimateKeeper:
             )
             self.last_points[metric] = point
 
-    def finish(self, c: SqlCursor) -> None:
-        """Write what a batch gathered: each touched metric's final estimate, once."""
+    def finish(self, c: SqlCursor) -> list[str]:
+        """Write what a batch gathered: each touched metric's final estimate, once; the
+        metrics written."""
         if not self.summaries_checked:
             self.rewrite_older_summaries(c)
         c.executemany(
@@ -112,7 +113,9 @@ class EstimateKeeper:
                 for metric, estimate in self.pending_estimates.items()
             ],
         )
+        written = list(self.pending_estimates)
         self.pending_estimates.clear()
+        return written
 
     def rewrite_older_summaries(self, c: SqlCursor) -> int:
         """Summaries stored before they said their open ends are written again from the

@@ -30,6 +30,7 @@ from projections.writer.claims_view import ClaimRow, Claims, ClaimsTable
 from projections.writer.estimate_keeper import EstimateKeeper
 from projections.writer.feed_log import FeedLog
 from projections.writer.pending_rows import PendingRows
+from projections.writer.related_keeper import RelatedKeeper
 from projections.writer.relations_view import RelationsView
 
 Handler = Callable[[SqlCursor, "Applied"], None]
@@ -71,8 +72,10 @@ class ViewWriter:
             "Claim.Assessed": self.claim_assessed,
             "ApiKey.Issued": self.key_issued,
             "ApiKey.Revoked": self.key_revoked,
-            **RelationsView(self.execute).handlers(),
         }
+        self.related = RelatedKeeper()
+        for name, handler in RelationsView(self.execute).handlers().items():
+            self.handlers[name] = self.noting_relation(handler)
 
     def apply_record(self, c: SqlCursor, e: Applied, leaf_index: int) -> None:
         """Index, seal and project one event given as the feed shows it."""
@@ -285,7 +288,16 @@ class ViewWriter:
     def finish(self, c: SqlCursor) -> None:
         """Write what the batch gathered; called once, before the commit."""
         self.pending.flush(c)
-        self.keeper.finish(c)
+        self.related.finish(c, self.keeper.finish(c))
+
+    def noting_relation(self, handler: Handler) -> Handler:
+        """The relation's handler, and the relation noted for the checks at the batch's end."""
+
+        def handle(c: SqlCursor, e: Applied) -> None:
+            handler(c, e)
+            self.related.relation_changed(e.stream)
+
+        return handle
 
     def rewrite_older_summaries(self, c: SqlCursor) -> int:
         """Write again the summaries stored before open ends (decision 0018); how many."""
@@ -298,6 +310,7 @@ class ViewWriter:
         not committed."""
         self.pending.clear()
         self.keeper.forget()
+        self.related.forget()
         self.log.forget()
         self.claim_states.clear()
 

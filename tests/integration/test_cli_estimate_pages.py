@@ -55,3 +55,16 @@ def test_estimate_says_an_open_top_and_each_claim_as_said(
     killed = run_cli("estimate", KILLED)
     assert "(open" not in killed.stdout
     assert "2025-01-15" in killed.stdout and "approximately 1000" in killed.stdout
+
+
+def test_estimate_prints_the_derived_figures_and_checks(
+    killed_claims: list[str], run_cli: RunCli
+) -> None:
+    done = run_cli("estimate", "dprk-in-russia/deployed", "--lines", "1")
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())  # however rich wraps it
+    assert (
+        "derived through dprk-in-russia/casualty-rate-share: low 11111 best 11111 high 11112 "
+        "consistent" in said
+    )
+    assert "check dprk-in-russia/casualty-rate-share (share): consistent" in said
